@@ -1,0 +1,253 @@
+"""The settings schema: every key, its default and its meaning, declared once.
+
+``migwatch.yaml`` maps to :class:`Settings`, ``sources.yaml`` to :class:`SourcesFile`.
+Unknown keys are errors (a misspelt key silently ignored is the worst kind of bug for a
+user who is not a programmer).  Durations are written ``30s``, ``15m``, ``2h``, ``1d``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kib|mib|gib|kb|mb|gb)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3,
+}
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``30s``/``15m``/``2h``/``1d``/``1w`` (or plain seconds) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    raise ValueError(f"{value!r} is not a duration; write it like 30s, 15m, 2h or 1d")
+
+
+def parse_size(value: object) -> int:
+    """Parse ``15 MiB``/``500kb``/``1048576`` into a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if match:
+            unit = (match.group(2) or "b").lower()
+            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    raise ValueError(f"{value!r} is not a size; write it like 15 MiB or 500 KiB")
+
+
+def _check_positive(value: timedelta) -> timedelta:
+    if value.total_seconds() <= 0:
+        raise ValueError("must be longer than zero")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_check_positive)]
+ByteSize = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CrawlerSettings(_Model):
+    """How politely and how carefully pages are downloaded."""
+
+    user_agent: str = Field(
+        "migwatch/0.1 (+https://github.com/migwatch/migwatch; news monitoring)",
+        description="User-Agent sent with every request; name yourself and a contact.",
+    )
+    download_delay_seconds: float = Field(
+        1.0, ge=0, description="Pause between two requests to the same domain."
+    )
+    timeout_seconds: float = Field(30.0, gt=0, description="Give up on a request after this.")
+    obey_robots: bool = Field(True, description="Obey each site's robots.txt.")
+    max_feed_bytes: ByteSize = Field(
+        15 * 1024**2, description="Largest feed or sitemap accepted, after decompression."
+    )
+    max_page_bytes: ByteSize = Field(
+        32 * 1024**2, description="Largest page accepted, after decompression."
+    )
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per request.")
+    retries: int = Field(1, ge=0, le=5, description="Retries of a request that failed briefly.")
+    max_articles_per_source: int = Field(
+        200, ge=1, description="Most new article pages fetched from one source in one pass."
+    )
+    max_retry_after: Duration = Field(
+        timedelta(hours=24), description="Longest Retry-After a server may ask us to wait."
+    )
+
+
+class NetworkSettings(_Model):
+    """Which addresses may be contacted."""
+
+    allow_private: bool = Field(
+        False,
+        description=(
+            "Allow loopback, private, link-local and metadata addresses. Off by default so a "
+            "hostile feed cannot make migwatch probe your own network."
+        ),
+    )
+
+
+class DigestSettings(_Model):
+    """What the weekly digest looks like and who receives it."""
+
+    language: Literal["ja", "en"] = Field("ja", description="Language of the digest's text.")
+    recipients: list[str] = Field(default_factory=list, description="Email addresses.")
+    archive_dir: str = Field("var/archive", description="Where HTML/text/Atom issues are kept.")
+    max_per_theme: int = Field(7, ge=1, le=100, description="Stories shown per theme.")
+    title: str = Field("migwatch", description="Name shown at the top of every issue.")
+    base_url: str = Field(
+        "", description="Public URL of the archive folder, used for links in mail and Atom."
+    )
+    silent_after: Duration = Field(
+        timedelta(days=14), description="A source with nothing new for this long is 'silent'."
+    )
+
+    @field_validator("recipients")
+    @classmethod
+    def _check_recipients(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+                raise ValueError(f"{address!r} is not an email address")
+        return value
+
+
+class SmtpSettings(_Model):
+    """The mail server; the password comes only from ``MIGWATCH_SMTP_PASSWORD``."""
+
+    host: str = Field("localhost", description="SMTP server host name.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
+    ssl: bool = Field(False, description="Connect with TLS from the start (port 465).")
+    username: str = Field("", description="Login name; empty for no login.")
+    sender: str = Field("migwatch@localhost", description="From: address of the digest.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Give up on the server after this.")
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> SmtpSettings:
+        if self.ssl and self.starttls:
+            raise ValueError("choose either ssl (implicit TLS) or starttls, not both")
+        return self
+
+
+class ScheduleSettings(_Model):
+    """When the daemon collects and sends."""
+
+    tick: Duration = Field(timedelta(minutes=1), description="How often due sources are sought.")
+    min_interval: Duration = Field(timedelta(minutes=15), description="Fastest polling.")
+    max_interval: Duration = Field(timedelta(hours=24), description="Slowest polling.")
+    digest_cron: str = Field("0 8 * * mon", description="When the digest is sent (crontab).")
+    digest_misfire_grace: Duration = Field(
+        timedelta(hours=12), description="How late a missed digest run may still start."
+    )
+    pause_after_failures: float = Field(
+        10.0, gt=0, description="Weighted hard failures after which a source is paused."
+    )
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("write five crontab fields: minute hour day month weekday")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be longer than max_interval")
+        return self
+
+
+class Settings(_Model):
+    """Everything in ``migwatch.yaml``."""
+
+    timezone: str = Field("Asia/Tokyo", description="IANA time zone for weeks and schedules.")
+    crawler: CrawlerSettings = Field(default_factory=CrawlerSettings)  # type: ignore[arg-type]
+    network: NetworkSettings = Field(default_factory=NetworkSettings)  # type: ignore[arg-type]
+    digest: DigestSettings = Field(default_factory=DigestSettings)  # type: ignore[arg-type]
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Tokyo") from exc
+        return value
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The configured time zone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class ListingSelectors(_Model):
+    """CSS selectors that find articles on an HTML listing page."""
+
+    item: str = Field(description="One element per article, e.g. 'ul.news li'.")
+    link: str = Field("a", description="Inside an item: the element whose href is the article.")
+    title: str | None = Field(None, description="Inside an item: the title (default: link text).")
+    date: str | None = Field(None, description="Inside an item: the date (datetime attr or text).")
+    next_page: str | None = Field(None, description="The link to the next listing page.")
+    max_pages: int = Field(1, ge=1, le=50, description="Listing pages read per pass.")
+
+
+class SourceConfig(_Model):
+    """One source in ``sources.yaml``."""
+
+    key: str = Field(pattern=KEY_PATTERN, description="Short unique id, e.g. 'un-news-migrants'.")
+    name: str = Field(description="Name shown to readers.")
+    kind: Literal["feed", "listing", "sitemap"]
+    url: str
+    language: str | None = Field(None, description="ja, en, ...; detected when absent.")
+    enabled: bool = True
+    weight: float = Field(1.0, ge=0, le=10, description="Importance in the digest ranking.")
+    fetch_articles: bool = Field(True, description="Download each new article's page.")
+    interval: Duration | None = Field(None, description="Fixed polling interval (no adaptation).")
+    listing: ListingSelectors | None = None
+    categories: list[str] = Field(default_factory=list, description="Free labels (OPML).")
+    note: str | None = Field(None, description="Anything worth remembering about the source.")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @model_validator(mode="after")
+    def _listing_needs_selectors(self) -> SourceConfig:
+        if self.kind == "listing" and self.listing is None:
+            raise ValueError("a 'listing' source needs a 'listing:' block with at least 'item'")
+        return self
+
+
+class SourcesFile(_Model):
+    """The whole ``sources.yaml``."""
+
+    sources: list[SourceConfig] = Field(default_factory=list)

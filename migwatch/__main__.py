@@ -1,0 +1,5 @@
+"""``python -m migwatch``."""
+
+from migwatch.cli import main
+
+main()

@@ -1,0 +1,9 @@
+from sqlalchemy import Engine, inspect
+
+from db import migrate
+
+
+def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
+    migrate(engine)  # a second run must be a no-op
+    tables = set(inspect(engine).get_table_names())
+    assert {"sources", "articles", "sightings", "fetch_log", "runs"} <= tables
