@@ -2,77 +2,59 @@
 
 Library errors become one line and an exit code here, at the boundary: 0 success,
 1 the job ran but some sources failed, 2 bad usage or configuration.  Commands live in
-``migwatch/commands/``, one module per command group.
+``migwatch/commands/``, one module per command group; each adds itself to :data:`cli`.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-from typing import Annotated
 
 import click
-import typer
 from rich.console import Console
 
 from config.errors import MigwatchError
 from migwatch.context import AppContext
 
-app = typer.Typer(
-    name="migwatch",
-    help="Watch the news on IOM, migration forums and UN funding; digest it weekly.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-@app.callback()
-def _global_options(
-    ctx: typer.Context,
-    config: Annotated[
-        str | None,
-        typer.Option(
-            "--config",
-            envvar="MIGWATCH_CONFIG",
-            help="Directory holding migwatch.yaml, sources.yaml, themes.yaml "
-            "[default: ./migwatch-config].",
-        ),
-    ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            envvar="MIGWATCH_DB_URL",
-            help="Database URL [default: sqlite:///var/migwatch.sqlite3].",
-        ),
-    ] = None,
-    verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="More log detail (-vv: debug).")
-    ] = 0,
-) -> None:
-    """Global options shared by every command."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    app_ctx = AppContext.from_options(config, db)
-    ctx.obj = app_ctx
-    ctx.call_on_close(app_ctx.close)
-
 
 COMMAND_MODULES: tuple[str, ...] = ()
 
 
-def _register() -> None:
-    # One import per command module; each module adds its commands to ``app``.
-    import importlib
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="MIGWATCH_CONFIG",
+    metavar="DIR",
+    help="Directory holding migwatch.yaml, sources.yaml, themes.yaml "
+    "[env MIGWATCH_CONFIG; default ./migwatch-config].",
+)
+@click.option(
+    "--db",
+    "db_url",
+    envvar="MIGWATCH_DB_URL",
+    metavar="URL",
+    help="Database URL [env MIGWATCH_DB_URL; default sqlite:///var/migwatch.sqlite3].",
+)
+@click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
+@click.version_option(package_name="migwatch")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: int) -> None:
+    """Watch the news on IOM, migration forums and UN funding; digest it weekly."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    app_ctx = AppContext.from_options(config_path, db_url)
+    ctx.obj = app_ctx
+    ctx.call_on_close(app_ctx.close)
 
+
+def _register() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(f"migwatch.commands.{name}")
-
-
-_register()
 
 
 def report_error(exc: MigwatchError) -> None:
@@ -84,9 +66,9 @@ def report_error(exc: MigwatchError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    command = typer.main.get_command(app)
+    _register()
     try:
-        result = command.main(args=argv, prog_name="migwatch", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="migwatch", standalone_mode=False)
     except click.exceptions.Abort:
         err_console.print("interrupted", markup=False)
         sys.exit(130)
@@ -100,7 +82,3 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted", markup=False)
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)
-
-
-if __name__ == "__main__":
-    main()
