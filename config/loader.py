@@ -23,7 +23,7 @@ from config.schema import Settings, SourceConfig, SourcesFile
 SETTINGS_FILE = "migwatch.yaml"
 SOURCES_FILE = "sources.yaml"
 THEMES_FILE = "themes.yaml"
-DEFAULTS_DIR = Path(__file__).parent / "defaults"
+DEFAULTS_DIR = Path(__file__).parent
 
 M = TypeVar("M", bound=BaseModel)
 
