@@ -1,0 +1,267 @@
+"""The themes schema: what ``themes.yaml`` may say, validated with every problem at once.
+
+A theme has bilingual labels and a description, match rules (terms with aliases, groups
+that must co-occur, exclusions, field weights, a threshold) and examples that must and
+must not match (the test suite runs them).  Problems are reported as
+``file:line: field: message``, all of them in one :class:`~config.errors.ConfigError`:
+unknown keys, bad regular expressions, a theme without terms, duplicate ids.
+
+This module imports only ``config.*``; compiling the rules for matching is
+``digest.themes``'s job.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+)
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from config.errors import ConfigError
+from config.loader import DEFAULTS_DIR, THEMES_FILE, format_loc, line_of, load_yaml
+
+THEME_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+LANGS = ("ja", "en")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(_Model):
+    """One text in Japanese and in English."""
+
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def for_lang(self, lang: str) -> str:
+        """The text in ``lang`` (``ja`` or ``en``); English for anything else."""
+        return self.ja if lang == "ja" else self.en
+
+
+class PatternConfig(_Model):
+    """A regular expression used where a plain phrase is not enough."""
+
+    regex: str = Field(min_length=1)
+    case: Literal["auto", "exact", "any"] = "any"
+
+
+def _pattern_kind(value: Any) -> str:
+    return "phrase" if isinstance(value, str) else "regex-pattern"
+
+
+# A phrase or ``{regex: ...}``; tagged so an error names one shape, not both.
+Pattern = Annotated[
+    Annotated[str, Tag("phrase")] | Annotated[PatternConfig, Tag("regex-pattern")],
+    Discriminator(_pattern_kind),
+]
+_UNION_TAGS = frozenset({"phrase", "regex-pattern"})
+
+
+class TermConfig(_Model):
+    """A term and its aliases; every alias counts as the term itself."""
+
+    term: str = Field(min_length=1, description="The term as shown in reasons.")
+    aliases: list[str] = Field(default_factory=list, description="Other spellings, any language.")
+    weight: float = Field(1.0, gt=0, description="Points per occurrence before field weights.")
+    case: Literal["auto", "exact", "any"] = Field(
+        "auto", description="auto: all-capital terms (IOM, UN) match exactly, others any case."
+    )
+    regex: bool = Field(False, description="term and aliases are regular expressions.")
+    inflect: bool = Field(True, description="English words also match -s/-es/'s forms.")
+    context: list[Pattern] = Field(
+        default_factory=list, description="Counts only if one of these is in the article."
+    )
+    not_with: list[Pattern] = Field(
+        default_factory=list, description="Does not count if one of these is in the article."
+    )
+
+
+def _term_item(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"term": value}
+    return value
+
+
+Term = Annotated[TermConfig, BeforeValidator(_term_item)]
+
+
+class FieldWeights(_Model):
+    """How much an occurrence counts in each field."""
+
+    title: float = Field(2.0, ge=0)
+    body: float = Field(1.0, ge=0)
+
+
+class Examples(_Model):
+    """Texts the rules must tag with the theme, and texts they must not."""
+
+    match: list[str] = Field(default_factory=list)
+    no_match: list[str] = Field(default_factory=list)
+
+
+class ThemeConfig(_Model):
+    """One theme: labels, description, rules and examples."""
+
+    id: str = Field(pattern=THEME_ID_PATTERN)
+    label: Bilingual
+    description: Bilingual
+    terms: list[Term] = Field(default_factory=list)
+    require: list[list[Pattern]] = Field(
+        default_factory=list, description="Groups that must each have a hit in the article."
+    )
+    exclude: list[Pattern] = Field(
+        default_factory=list, description="Look-alike phrases; term hits inside them don't count."
+    )
+    weights: FieldWeights | None = None
+    threshold: float = Field(2.0, gt=0)
+    examples: Examples = Field(default_factory=Examples)
+
+    def label_for(self, lang: str) -> str:
+        """The label in ``lang`` (``ja`` or ``en``)."""
+        return self.label.for_lang(lang)
+
+    def description_for(self, lang: str) -> str:
+        """The description in ``lang`` (``ja`` or ``en``)."""
+        return self.description.for_lang(lang)
+
+
+class ThemesFile(_Model):
+    """The whole ``themes.yaml``: shared exclusions and weights, then the themes in order."""
+
+    weights: FieldWeights = Field(default_factory=FieldWeights)
+    exclude: list[Pattern] = Field(
+        default_factory=list, description="Look-alikes that no theme's terms may match inside."
+    )
+    themes: list[ThemeConfig] = Field(default_factory=list)
+
+    def theme(self, theme_id: str) -> ThemeConfig:
+        """The theme with ``theme_id``; KeyError when there is none."""
+        for theme in self.themes:
+            if theme.id == theme_id:
+                return theme
+        raise KeyError(theme_id)
+
+
+def themes_path(config_dir: Path) -> Path:
+    """``config_dir/themes.yaml`` when the user has one, else the shipped default."""
+    own = config_dir / THEMES_FILE
+    return own if own.exists() else DEFAULTS_DIR / THEMES_FILE
+
+
+def load_themes(path: Path) -> ThemesFile:
+    """Read and validate one themes.yaml; raise ConfigError listing every problem."""
+    root = load_yaml(path)
+    problems: list[tuple[int, str]] = _raw_problems(path, root)
+    parsed: ThemesFile | None = None
+    try:
+        parsed = ThemesFile.model_validate(root if root is not None else {})
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(path, root, exc))
+    if parsed is not None and not parsed.themes and not problems:
+        problems.append((1, f"{path}:1: themes: no themes defined; add at least one"))
+    if problems:
+        lines = [msg for _, msg in sorted(dict.fromkeys(problems), key=lambda p: p[0])]
+        raise ConfigError(lines[0], lines)
+    assert parsed is not None
+    return parsed
+
+
+def _pydantic_problems(path: Path, root: Any, exc: ValidationError) -> list[tuple[int, str]]:
+    out = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if isinstance(p, str | int)]
+        # Union tags are added to the location; keep only real keys.
+        loc = [p for p in loc if p not in _UNION_TAGS]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see docs/themes.md)"
+        elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "id":
+            msg = "theme id must be lower-case letters, digits, '-' or '_' (like iom)"
+        line = line_of(root, loc)
+        out.append((line, f"{path}:{line}: {format_loc(loc)}: {msg}"))
+    return out
+
+
+def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
+    """Checks pydantic cannot express: regexes, missing terms, duplicate ids."""
+    out: list[tuple[int, str]] = []
+
+    def add(loc: list[str | int], message: str) -> None:
+        line = line_of(root, loc)
+        out.append((line, f"{path}:{line}: {format_loc(loc)}: {message}"))
+
+    if not isinstance(root, CommentedMap):
+        return out
+    _check_patterns(root.get("exclude"), ["exclude"], add)
+    themes = root.get("themes")
+    if not isinstance(themes, CommentedSeq):
+        return out
+    seen: dict[str, int] = {}
+    for index, theme in enumerate(themes):
+        if not isinstance(theme, CommentedMap):
+            continue
+        loc: list[str | int] = ["themes", index]
+        theme_id = theme.get("id")
+        if isinstance(theme_id, str):
+            if theme_id in seen:
+                add([*loc, "id"], f"duplicate theme id {theme_id!r} (first on line {seen[theme_id]})")
+            seen.setdefault(theme_id, line_of(root, [*loc, "id"]))
+        terms = theme.get("terms")
+        if not terms:
+            add([*loc, "terms"] if "terms" in theme else loc, "theme has no terms; add at least one")
+        elif isinstance(terms, CommentedSeq):
+            for t_index, term in enumerate(terms):
+                _check_term(term, [*loc, "terms", t_index], add)
+        _check_patterns(theme.get("exclude"), [*loc, "exclude"], add)
+        require = theme.get("require")
+        if isinstance(require, CommentedSeq):
+            for g_index, group in enumerate(require):
+                if isinstance(group, CommentedSeq) and not group:
+                    add([*loc, "require", g_index], "empty group; list at least one term")
+                _check_patterns(group, [*loc, "require", g_index], add)
+    return out
+
+
+def _check_term(term: Any, loc: list[str | int], add: Any) -> None:
+    if not isinstance(term, CommentedMap):
+        return
+    if term.get("regex") is True:
+        for key in ("term",):
+            if isinstance(term.get(key), str):
+                _check_regex(term[key], [*loc, key], add)
+        aliases = term.get("aliases")
+        if isinstance(aliases, CommentedSeq):
+            for a_index, alias in enumerate(aliases):
+                if isinstance(alias, str):
+                    _check_regex(alias, [*loc, "aliases", a_index], add)
+    for key in ("context", "not_with"):
+        _check_patterns(term.get(key), [*loc, key], add)
+
+
+def _check_patterns(items: Any, loc: list[str | int], add: Any) -> None:
+    if not isinstance(items, CommentedSeq):
+        return
+    for index, item in enumerate(items):
+        if isinstance(item, CommentedMap) and isinstance(item.get("regex"), str):
+            _check_regex(item["regex"], [*loc, index, "regex"], add)
+
+
+def _check_regex(pattern: str, loc: list[str | int], add: Any) -> None:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        add(loc, f"bad regular expression {pattern!r}: {exc}")
+        return
+    if compiled.match(""):
+        add(loc, f"regular expression {pattern!r} matches empty text; it would match everywhere")
