@@ -1,0 +1,153 @@
+"""Reads for the command line: run summaries, source health, article export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import Article, ArticleTag, FetchLog, Run, Sighting, Source
+from db.store import as_utc, utc_naive
+
+
+@dataclass(frozen=True)
+class FetchSummary:
+    """One source's line in a collect summary."""
+
+    source_key: str
+    status: str
+    new_count: int
+    seen_count: int
+    pages_fetched: int
+    http_status: int | None
+    error: str | None
+
+
+def run_fetches(session: Session, run_id: int) -> list[FetchSummary]:
+    """The fetch-log rows of one run, one per source."""
+    rows = session.execute(
+        select(Source.key, FetchLog)
+        .join(Source, Source.id == FetchLog.source_id)
+        .where(FetchLog.run_id == run_id)
+        .order_by(FetchLog.id)
+    ).all()
+    return [
+        FetchSummary(key, log.status, log.new_count, log.seen_count, log.pages_fetched,
+                     log.http_status, log.error)
+        for key, log in rows
+    ]
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """What ``migwatch status`` shows of one source."""
+
+    key: str
+    name: str
+    kind: str
+    enabled: bool
+    state: str
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_new_article_at: datetime | None
+    consecutive_failures: int
+    failure_score: float
+    last_error: str | None
+    next_check_at: datetime | None
+    retry_after_until: datetime | None
+    article_count: int
+
+
+def source_health(session: Session) -> list[SourceHealth]:
+    """Every stored source with its health and article count."""
+    counts = dict(
+        session.execute(select(Sighting.source_id, func.count()).group_by(Sighting.source_id)).all()
+    )
+    return [
+        SourceHealth(
+            key=s.key, name=s.name, kind=s.kind, enabled=s.enabled, state=s.state,
+            last_checked_at=as_utc(s.last_checked_at), last_success_at=as_utc(s.last_success_at),
+            last_new_article_at=as_utc(s.last_new_article_at),
+            consecutive_failures=s.consecutive_failures, failure_score=s.failure_score,
+            last_error=s.last_error, next_check_at=as_utc(s.next_check_at),
+            retry_after_until=as_utc(s.retry_after_until), article_count=counts.get(s.id, 0),
+        )
+        for s in session.scalars(select(Source).order_by(Source.key))
+    ]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A job run."""
+
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    detail: str | None
+
+
+def last_runs(session: Session, limit: int = 5) -> list[RunInfo]:
+    """The most recent runs, newest first."""
+    rows = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit))
+    return [
+        RunInfo(r.kind, as_utc(r.started_at) or r.started_at, as_utc(r.finished_at), r.status,
+                r.detail)
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One article as exported."""
+
+    id: int
+    canonical_url: str | None
+    title: str
+    text: str
+    language: str | None
+    author: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    source_key: str
+    sighting_keys: tuple[str, ...]
+    themes: tuple[str, ...]
+
+
+def export_articles(session: Session, since: datetime | None = None,
+                    batch_size: int = 500) -> Iterator[ExportRow]:
+    """Stream stored articles (oldest first) with their sightings and themes."""
+    keys = dict(session.execute(select(Source.id, Source.key)).all())
+    last_id = 0
+    while True:
+        query = select(Article).where(Article.id > last_id).order_by(Article.id).limit(batch_size)
+        if since is not None:
+            query = query.where(Article.first_seen_at >= utc_naive(since))
+        batch = list(session.scalars(query))
+        if not batch:
+            return
+        ids = [a.id for a in batch]
+        sightings: dict[int, list[str]] = {}
+        for article_id, source_id in session.execute(
+            select(Sighting.article_id, Sighting.source_id)
+            .where(Sighting.article_id.in_(ids)).order_by(Sighting.id)
+        ):
+            sightings.setdefault(article_id, []).append(keys.get(source_id, "?"))
+        themes: dict[int, list[str]] = {}
+        for article_id, theme_id in session.execute(
+            select(ArticleTag.article_id, ArticleTag.theme_id)
+            .where(ArticleTag.article_id.in_(ids)).order_by(ArticleTag.score.desc())
+        ):
+            themes.setdefault(article_id, []).append(theme_id)
+        for a in batch:
+            yield ExportRow(
+                id=a.id, canonical_url=a.canonical_url, title=a.title, text=a.text or a.summary,
+                language=a.language, author=a.author, published_at=as_utc(a.published_at),
+                first_seen_at=as_utc(a.first_seen_at) or a.first_seen_at,
+                source_key=keys.get(a.source_id, "?"),
+                sighting_keys=tuple(sightings.get(a.id, [])), themes=tuple(themes.get(a.id, [])),
+            )
+        last_id = ids[-1]

@@ -1,0 +1,106 @@
+"""``migwatch status`` and ``migwatch export``: looking at what is stored."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import UTC, date, datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from config.errors import ConfigError
+from db.queries import ExportRow, export_articles, last_runs, source_health
+from migwatch.cli import cli
+from migwatch.context import AppContext
+
+console = Console(highlight=False)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+@cli.command()
+@click.pass_obj
+def status(app: AppContext) -> None:
+    """Show each source's health and the last runs."""
+    with app.sessions() as session:
+        health = source_health(session)
+        runs = last_runs(session)
+    table = Table(title="sources (times in UTC)", title_justify="left")
+    for column in ("source", "state", "last success", "last new", "failures", "articles",
+                   "next check", "last error"):
+        table.add_column(column)
+    for h in health:
+        state = h.state if h.enabled else "disabled"
+        if h.consecutive_failures and state == "active":
+            state = "failing"
+        style = {"failing": "red", "paused": "yellow", "disabled": "dim"}.get(state, "green")
+        table.add_row(h.key, f"[{style}]{state}[/]", _when(h.last_success_at),
+                      _when(h.last_new_article_at), str(h.consecutive_failures),
+                      str(h.article_count), _when(h.next_check_at), h.last_error or "")
+    console.print(table)
+    if not health:
+        console.print("no sources stored yet: run `migwatch collect`")
+    runs_table = Table(title="last runs (UTC)", title_justify="left")
+    for column in ("job", "started", "finished", "status", "detail"):
+        runs_table.add_column(column)
+    for run in runs:
+        runs_table.add_row(run.kind, _when(run.started_at), _when(run.finished_at), run.status,
+                           run.detail or "")
+    console.print(runs_table)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"--since {value!r} is not a date; write it as YYYY-MM-DD") from exc
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _row_dict(row: ExportRow) -> dict[str, object]:
+    return {
+        "canonical_url": row.canonical_url, "title": row.title, "text": row.text,
+        "language": row.language, "author": row.author,
+        "published_at": row.published_at.isoformat() if row.published_at else None,
+        "first_seen_at": row.first_seen_at.isoformat(), "source_key": row.source_key,
+        "sightings": list(row.sighting_keys), "themes": list(row.themes),
+    }
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("--since", metavar="DATE", help="Only articles first seen on or after YYYY-MM-DD.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output.")
+@click.pass_obj
+def export(app: AppContext, fmt: str, since: str | None, out_path: str | None) -> None:
+    """Export stored articles with their sightings and themes."""
+    since_at = _parse_since(since)
+    stream = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout
+    try:
+        with app.sessions() as session:
+            rows = export_articles(session, since_at)
+            if fmt == "jsonl":
+                for row in rows:
+                    stream.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")
+            else:
+                writer = csv.writer(stream)
+                writer.writerow(["canonical_url", "title", "text", "language", "author",
+                                 "published_at", "first_seen_at", "source_key", "sightings",
+                                 "themes"])
+                for row in rows:
+                    d = _row_dict(row)
+                    d["sightings"] = " ".join(row.sighting_keys)
+                    d["themes"] = " ".join(row.themes)
+                    writer.writerow(list(d.values()))
+    finally:
+        if out_path:
+            stream.close()

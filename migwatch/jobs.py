@@ -1,0 +1,106 @@
+"""Job runs that chain the stages: collect (and then tag), the same for CLI and scheduler.
+
+The orchestrator reads like the pipeline: choose sources → sync them into the database →
+crawl in a child process → summarise from the fetch log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from config.errors import ConfigError
+from config.schema import SourceConfig
+from crawler.process import ChildResult, run_crawl_child
+from db import store as db_store
+from db.queries import FetchSummary, run_fetches
+from migwatch.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CollectSummary:
+    """What a collection pass did, per source."""
+
+    run_id: int
+    fetches: tuple[FetchSummary, ...]
+    deferred: tuple[tuple[str, datetime], ...]  # sources a server asked us to leave alone
+    child: ChildResult | None
+
+    @property
+    def failed(self) -> list[FetchSummary]:
+        """The sources that failed."""
+        return [f for f in self.fetches if f.status == "error"]
+
+    @property
+    def new_count(self) -> int:
+        """New articles stored."""
+        return sum(f.new_count for f in self.fetches)
+
+
+def select_sources(all_sources: Sequence[SourceConfig], keys: Sequence[str]) -> list[SourceConfig]:
+    """Enabled sources, or exactly the named ones (enabled or not)."""
+    if not keys:
+        return [s for s in all_sources if s.enabled]
+    by_key = {s.key: s for s in all_sources}
+    unknown = [k for k in keys if k not in by_key]
+    if unknown:
+        raise ConfigError(
+            f"unknown source key(s): {', '.join(unknown)}; see `migwatch sources list`"
+        )
+    return [by_key[k] for k in dict.fromkeys(keys)]
+
+
+def spec_of(source: SourceConfig) -> db_store.SourceSpec:
+    """The database's view of a configured source."""
+    return db_store.SourceSpec(
+        key=source.key, name=source.name, kind=source.kind, url=source.url,
+        language=source.language, weight=source.weight, enabled=source.enabled,
+    )
+
+
+def collect(
+    app: AppContext,
+    keys: Sequence[str] = (),
+    *,
+    now: datetime | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    log_level: str = "ERROR",
+) -> CollectSummary:
+    """One collection pass over the chosen sources."""
+    now = now or datetime.now(UTC)
+    configured = app.sources
+    chosen = select_sources(configured, keys)
+    sessions = app.sessions
+    with sessions() as session:
+        db_store.sync_sources(session, [spec_of(s) for s in configured], now)
+        session.commit()
+        states = db_store.source_states(session, [s.key for s in chosen])
+        deferred = tuple(
+            (s.key, state.retry_after_until)
+            for s in chosen
+            if (state := states[s.key]).retry_after_until and state.retry_after_until > now
+        )
+        deferred_keys = {key for key, _ in deferred}
+        crawl_keys = [s.key for s in chosen if s.key not in deferred_keys]
+        run_id = db_store.start_run(session, "collect", now)
+    child = None
+    if crawl_keys:
+        child = run_crawl_child(app.config_path, app.db_url, run_id, crawl_keys,
+                                on_event=on_event, log_level=log_level)
+    with sessions() as session:
+        fetches = tuple(run_fetches(session, run_id))
+        status = "ok" if all(f.status != "error" for f in fetches) else "partial"
+        if child is not None and child.returncode != 0:
+            status = "crashed"
+        db_store.finish_run(session, run_id, status, datetime.now(UTC),
+                            detail=f"{sum(f.new_count for f in fetches)} new")
+    for fetch in fetches:
+        log.info("source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
+                 fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
+                 f" error={fetch.error!r}" if fetch.error else "")
+    return CollectSummary(run_id=run_id, fetches=fetches, deferred=deferred, child=child)
