@@ -1,0 +1,223 @@
+"""Read side of the digest: the week's candidate articles, last week's counts, source health.
+
+Everything comes out as plain frozen dataclasses; ORM rows stay here.  Times going in
+may be aware (converted to naive UTC, as stored); times coming out are naive UTC.
+
+Backfill rule: an article first seen in the window whose ``published_at`` is more than
+``backfill_days`` before the window start is old news a newly added source brought in,
+and is left out.  Articles without a publication date are kept (first sight is all we
+know).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from config.errors import StorageError
+from db.models import Article, ArticleTag, Sighting, Source
+
+BACKFILL_DAYS = 7
+
+
+@dataclass(frozen=True)
+class SightingRow:
+    """Where an article was seen: the source and the link it gave."""
+
+    source_key: str
+    source_name: str
+    source_weight: float
+    url: str | None
+    title: str | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class TagRow:
+    """A theme an article carries, its score and the matched terms (most frequent first)."""
+
+    theme_id: str
+    score: float
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CandidateArticle:
+    """An article first seen in the digest window, with its sightings and tags."""
+
+    id: int
+    title: str
+    summary: str
+    url: str | None
+    language: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    sightings: tuple[SightingRow, ...]
+    tags: tuple[TagRow, ...]
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """What the digest's source-health section needs to know about one source."""
+
+    key: str
+    name: str
+    enabled: bool
+    state: str
+    consecutive_failures: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    last_new_article_at: datetime | None
+    created_at: datetime
+
+
+def _naive(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _window(start: datetime, end: datetime, backfill_days: int) -> Any:
+    start_n, end_n = _naive(start), _naive(end)
+    oldest = start_n - timedelta(days=backfill_days)
+    return and_(
+        Article.first_seen_at >= start_n,
+        Article.first_seen_at < end_n,
+        or_(Article.published_at.is_(None), Article.published_at >= oldest),
+    )
+
+
+def _terms(reasons: Any) -> tuple[str, ...]:
+    """Matched terms from stored reasons, most frequent first; junk entries ignored."""
+    counts: dict[str, int] = {}
+    if isinstance(reasons, list):
+        for item in reasons:
+            if isinstance(item, dict) and isinstance(item.get("term"), str):
+                count = item.get("count")
+                weight = count if isinstance(count, int) and count > 0 else 1
+                counts[item["term"]] = counts.get(item["term"], 0) + weight
+    return tuple(sorted(counts, key=lambda term: (-counts[term], term)))
+
+
+def load_candidates(
+    session: Session, start: datetime, end: datetime, *, backfill_days: int = BACKFILL_DAYS
+) -> list[CandidateArticle]:
+    """Articles first seen in [start, end), backfill excluded, with sightings and tags."""
+    window = _window(start, end, backfill_days)
+    ids = select(Article.id).where(window).scalar_subquery()
+    try:
+        articles = session.execute(
+            select(
+                Article.id, Article.title, Article.summary, Article.url, Article.canonical_url,
+                Article.language, Article.published_at, Article.first_seen_at,
+                Source.key, Source.name, Source.weight,
+            )
+            .join(Source, Source.id == Article.source_id)
+            .where(window)
+            .order_by(Article.first_seen_at, Article.id)
+        ).all()
+        sightings: dict[int, list[SightingRow]] = defaultdict(list)
+        for seen in session.execute(
+            select(
+                Sighting.article_id, Source.key, Source.name, Source.weight,
+                Sighting.url, Sighting.title, Sighting.seen_at,
+            )
+            .join(Source, Source.id == Sighting.source_id)
+            .where(Sighting.article_id.in_(ids))
+            .order_by(Sighting.seen_at, Sighting.id)
+        ):
+            sightings[seen[0]].append(SightingRow(*seen[1:]))
+        tags: dict[int, list[TagRow]] = defaultdict(list)
+        for article_id, theme_id, score, reasons in session.execute(
+            select(ArticleTag.article_id, ArticleTag.theme_id, ArticleTag.score, ArticleTag.reasons)
+            .where(ArticleTag.article_id.in_(ids))
+            .order_by(ArticleTag.id)
+        ):
+            tags[article_id].append(TagRow(theme_id, float(score), _terms(reasons)))
+    except SQLAlchemyError as exc:
+        raise StorageError(f"reading the digest's articles failed: {exc}") from exc
+    result = []
+    for row in articles:
+        seen_in = sightings.get(row.id) or [
+            # the first source is normally a sighting too; tolerate a crawler that skipped it
+            SightingRow(row.key, row.name, row.weight, row.url, row.title, row.first_seen_at)
+        ]
+        result.append(
+            CandidateArticle(
+                id=row.id,
+                title=row.title or "",
+                summary=row.summary or "",
+                url=row.canonical_url or row.url,
+                language=row.language,
+                published_at=row.published_at,
+                first_seen_at=row.first_seen_at,
+                sightings=tuple(seen_in),
+                tags=tuple(tags.get(row.id, ())),
+            )
+        )
+    return result
+
+
+def count_by_theme(
+    session: Session, start: datetime, end: datetime, *, backfill_days: int = BACKFILL_DAYS
+) -> dict[str, int]:
+    """Number of new articles per theme in [start, end), by the same rules as candidates."""
+    query = (
+        select(ArticleTag.theme_id, func.count(func.distinct(ArticleTag.article_id)))
+        .join(Article, Article.id == ArticleTag.article_id)
+        .where(_window(start, end, backfill_days))
+        .group_by(ArticleTag.theme_id)
+    )
+    try:
+        return {theme_id: int(count) for theme_id, count in session.execute(query)}
+    except SQLAlchemyError as exc:
+        raise StorageError(f"counting last week's articles failed: {exc}") from exc
+
+
+def count_articles(
+    session: Session, start: datetime, end: datetime, *, backfill_days: int = BACKFILL_DAYS
+) -> int:
+    """Number of new articles in [start, end)."""
+    try:
+        value = session.scalar(
+            select(func.count(Article.id)).where(_window(start, end, backfill_days))
+        )
+    except SQLAlchemyError as exc:
+        raise StorageError(f"counting articles failed: {exc}") from exc
+    return int(value or 0)
+
+
+def load_source_health(session: Session) -> list[SourceHealth]:
+    """Every configured source with its health fields, by name."""
+    try:
+        rows = session.execute(
+            select(
+                Source.key, Source.name, Source.enabled, Source.state,
+                Source.consecutive_failures, Source.last_error, Source.last_error_at,
+                Source.last_success_at, Source.last_new_article_at, Source.created_at,
+            ).order_by(Source.name, Source.key)
+        ).all()
+    except SQLAlchemyError as exc:
+        raise StorageError(f"reading source health failed: {exc}") from exc
+    return [
+        SourceHealth(
+            key=row.key,
+            name=row.name,
+            enabled=bool(row.enabled),
+            state=row.state or "active",
+            consecutive_failures=int(row.consecutive_failures or 0),
+            last_error=row.last_error,
+            last_error_at=row.last_error_at,
+            last_success_at=row.last_success_at,
+            last_new_article_at=row.last_new_article_at,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]

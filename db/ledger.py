@@ -1,0 +1,285 @@
+"""The delivery ledger and the digest builder's lock: each issue reaches each recipient once.
+
+A ``Delivery`` row per (period, language, recipient) moves through::
+
+    pending ──claim──► sending ──► sent
+       ▲                  │
+       └──── failed ◄─────┘        (failed rows are claimed again on the next run)
+
+``sending`` marks the window between claiming a row and recording the SMTP outcome.  A
+row still ``sending`` when the builder lock is next taken belongs to a process that died
+in that window; it is claimed again, so the worst case is one duplicate, never a loss.
+
+Claims are exclusive: on PostgreSQL the row is read ``FOR UPDATE SKIP LOCKED``; on
+SQLite a conditional UPDATE succeeds for one writer only.  The builder lock is a
+PostgreSQL session advisory lock, or on SQLite a row in ``leases`` with an expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.errors import StorageError
+from db.models import Delivery, DigestIssue, Lease
+
+RETRYABLE = ("pending", "failed", "sending")
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One recipient's entry in the ledger."""
+
+    id: int
+    period: str
+    language: str
+    recipient: str
+    status: str
+    attempts: int
+    last_error: str | None
+    message_id: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    """What is remembered about a built issue."""
+
+    period: str
+    language: str
+    built_at: datetime
+    is_complete: bool
+    article_count: int
+    story_count: int
+    subject: str
+    message_id: str
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _row(item: Delivery) -> DeliveryRow:
+    return DeliveryRow(
+        item.id, item.period, item.language, item.recipient, item.status, item.attempts,
+        item.last_error, item.message_id, item.sent_at,
+    )
+
+
+def ensure_deliveries(
+    session: Session, period: str, language: str, message_ids: dict[str, str], now: datetime
+) -> None:
+    """Create a pending row for each recipient (``message_ids`` maps address → id) once."""
+    try:
+        existing = set(
+            session.scalars(
+                select(Delivery.recipient).where(
+                    Delivery.period == period, Delivery.language == language
+                )
+            )
+        )
+        for recipient, message_id in message_ids.items():
+            if recipient in existing:
+                continue
+            try:
+                # a savepoint, so a concurrent insert of the same row only loses this one
+                with session.begin_nested():
+                    session.execute(
+                        insert(Delivery).values(
+                            period=period, language=language, recipient=recipient,
+                            status="pending", attempts=0, message_id=message_id,
+                            updated_at=_naive(now),
+                        )
+                    )
+            except IntegrityError:
+                continue
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(f"writing the delivery ledger failed: {exc}") from exc
+
+
+def list_deliveries(session: Session, period: str, language: str) -> list[DeliveryRow]:
+    """The ledger rows of one issue, by recipient."""
+    try:
+        rows = session.scalars(
+            select(Delivery)
+            .where(Delivery.period == period, Delivery.language == language)
+            .order_by(Delivery.recipient)
+        ).all()
+    except SQLAlchemyError as exc:
+        raise StorageError(f"reading the delivery ledger failed: {exc}") from exc
+    return [_row(item) for item in rows]
+
+
+def claim_delivery(session: Session, delivery_id: int, now: datetime) -> DeliveryRow | None:
+    """Move a not-yet-sent row to ``sending`` (attempts + 1); None if sent or taken."""
+    stamp = _naive(now)
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            item = session.scalars(
+                select(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status.in_(RETRYABLE))
+                .with_for_update(skip_locked=True)
+            ).first()
+            if item is None:
+                session.rollback()
+                return None
+            item.status = "sending"
+            item.attempts += 1
+            item.updated_at = stamp
+            session.commit()
+            return _row(item)
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status.in_(RETRYABLE))
+            .values(status="sending", attempts=Delivery.attempts + 1, updated_at=stamp)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        item = session.get(Delivery, delivery_id, populate_existing=True)
+        return None if item is None else _row(item)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(f"claiming a delivery failed: {exc}") from exc
+
+
+def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
+    """Record that the server accepted the message."""
+    _finish(session, delivery_id, status="sent", error=None, now=now)
+
+
+def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -> None:
+    """Record a failed attempt and its one-line reason; the next run retries it."""
+    _finish(session, delivery_id, status="failed", error=error[:1000], now=now)
+
+
+def _finish(
+    session: Session, delivery_id: int, *, status: str, error: str | None, now: datetime
+) -> None:
+    values: dict[str, object] = {"status": status, "last_error": error, "updated_at": _naive(now)}
+    if status == "sent":
+        values["sent_at"] = _naive(now)
+    try:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status == "sending")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(f"recording a delivery failed: {exc}") from exc
+
+
+def record_issue(session: Session, record: IssueRecord) -> None:
+    """Insert or refresh the ``DigestIssue`` row of (period, language)."""
+    values = {
+        "built_at": _naive(record.built_at),
+        "is_complete": record.is_complete,
+        "article_count": record.article_count,
+        "story_count": record.story_count,
+        "subject": record.subject,
+        "message_id": record.message_id,
+    }
+    try:
+        item = session.scalars(
+            select(DigestIssue).where(
+                DigestIssue.period == record.period, DigestIssue.language == record.language
+            )
+        ).first()
+        if item is None:
+            session.add(DigestIssue(period=record.period, language=record.language, **values))
+        else:
+            for key, value in values.items():
+                setattr(item, key, value)
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(f"recording the digest issue failed: {exc}") from exc
+
+
+def _advisory_key(name: str) -> int:
+    # pg advisory locks take a signed 64-bit key; a stable hash of the name fits
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def builder_lock(
+    sessions: sessionmaker[Session],
+    name: str,
+    *,
+    holder: str,
+    now: datetime,
+    ttl: timedelta = timedelta(minutes=30),
+) -> Iterator[None]:
+    """Hold the lock ``name`` for the block, or raise StorageError if another holds it."""
+    busy = StorageError(
+        f"another migwatch process is working on {name}; wait for it to finish and run again"
+    )
+    with sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            key = _advisory_key(name)
+            try:
+                # a session-level lock lives on this connection until unlocked or closed,
+                # so a killed process releases it automatically
+                got = session.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+                session.commit()
+            except SQLAlchemyError as exc:
+                raise StorageError(f"taking the lock {name} failed: {exc}") from exc
+            if not got:
+                raise busy
+            try:
+                yield
+            finally:
+                session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                session.commit()
+            return
+        _take_lease(session, name, holder=holder, now=_naive(now), ttl=ttl, busy=busy)
+        try:
+            yield
+        finally:
+            session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+            session.commit()
+
+
+def _take_lease(
+    session: Session, name: str, *, holder: str, now: datetime, ttl: timedelta,
+    busy: StorageError,
+) -> None:
+    try:
+        taken = session.execute(
+            update(Lease)
+            .where(Lease.name == name, Lease.expires_at <= now)
+            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) == 1:
+            session.commit()
+            return
+        session.execute(
+            insert(Lease).values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise busy from None
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(f"taking the lock {name} failed: {exc}") from exc
+
+
+def pending_ids(rows: Sequence[DeliveryRow]) -> list[int]:
+    """Ids of the rows a run should try: everything not yet sent."""
+    return [row.id for row in rows if row.status != "sent"]

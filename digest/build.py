@@ -1,0 +1,178 @@
+"""The digest orchestrator: one call builds an issue, the way the pipeline diagram reads::
+
+    lock → query (db.digests) → cluster → rank → render → archive files → DigestIssue
+
+``build_digest`` is what the CLI, the scheduler and the demo call.  It owns the side
+effects (database, files, the builder lock); the stages in between are pure and are
+handed ``now``.  Sending is a separate step, :func:`digest.deliver.send_digest`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.schema import Settings
+from config.themes import ThemesFile, load_themes, themes_path
+from db.digests import count_articles, count_by_theme, load_candidates, load_source_health
+from db.ledger import IssueRecord, builder_lock, record_issue
+from digest.archive import IssueMeta, atom_time, read_issues, write_feed, write_index, write_issue
+from digest.cluster import cluster_stories
+from digest.model import BuiltDigest, RankedDigest, ThemeInfo
+from digest.periods import (
+    is_week_complete,
+    iso_week_bounds,
+    last_complete_week,
+    parse_week,
+    previous_week,
+)
+from digest.rank import rank_digest
+from digest.render import render_digest
+
+log = logging.getLogger(__name__)
+
+
+def theme_infos(themes: ThemesFile) -> list[ThemeInfo]:
+    """The digest's view of ``themes.yaml``: ids and labels, in display order."""
+    return [
+        ThemeInfo(theme.id, theme.label_for("ja"), theme.label_for("en"))
+        for theme in themes.themes
+    ]
+
+
+def load_theme_infos(config_dir: Path) -> list[ThemeInfo]:
+    """Read ``themes.yaml`` from ``config_dir`` (shipped defaults when absent)."""
+    return theme_infos(load_themes(themes_path(config_dir)))
+
+
+def lock_holder() -> str:
+    """Who holds a lock: host and process id, for a human reading the leases table."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def rank_week(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    themes: Sequence[ThemeInfo],
+    *,
+    period: str,
+    language: str,
+    now: datetime,
+) -> RankedDigest:
+    """Query, cluster and rank one week (no files written, nothing recorded)."""
+    tz: tzinfo = settings.tz
+    start, end = iso_week_bounds(period, tz)
+    before_start, before_end = iso_week_bounds(previous_week(period, tz), tz)
+    with sessions() as session:
+        candidates = load_candidates(session, start, end)
+        previous_counts = count_by_theme(session, before_start, before_end)
+        previous_total = count_articles(session, before_start, before_end)
+        health = load_source_health(session)
+    stories = cluster_stories(candidates)
+    return rank_digest(
+        stories,
+        themes,
+        period=period,
+        language=language,
+        start=start,
+        end=end,
+        now=now,
+        max_per_theme=settings.digest.max_per_theme,
+        previous_counts=previous_counts,
+        previous_article_count=previous_total,
+        health=health,
+        silent_after=settings.digest.silent_after,
+    )
+
+
+def build_digest(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    themes: Sequence[ThemeInfo],
+    *,
+    week: str | None,
+    language: str,
+    now: datetime,
+    out_dir: Path | None = None,
+) -> BuiltDigest:
+    """Build the issue of ``week`` (default: the last complete week) and archive it."""
+    tz = settings.tz
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    period = parse_week(week) if week else last_complete_week(now, tz)
+    folder = out_dir if out_dir is not None else Path(settings.digest.archive_dir)
+    started = time.perf_counter()
+    with builder_lock(
+        sessions, f"digest-build:{period}:{language}", holder=lock_holder(), now=now
+    ):
+        ranked = rank_week(
+            sessions, settings, themes, period=period, language=language, now=now
+        )
+        rendered = render_digest(ranked, settings.digest, tz=tz, now=now)
+        meta = IssueMeta(
+            period=period,
+            language=language,
+            subject=rendered.subject,
+            built_at=atom_time(now),
+            is_complete=ranked.is_complete,
+            article_count=ranked.figures.article_count,
+            story_count=ranked.figures.story_count,
+        )
+        html_path, text_path = write_issue(
+            folder, meta, archive_html=rendered.archive_html, text=rendered.text
+        )
+        issues = read_issues(folder)
+        index_path = write_index(
+            folder, issues, title=settings.digest.title, language=settings.digest.language
+        )
+        feed_path = write_feed(
+            folder,
+            issues,
+            title=settings.digest.title,
+            base_url=settings.digest.base_url,
+            language=settings.digest.language,
+        )
+        with sessions() as session:
+            record_issue(
+                session,
+                IssueRecord(
+                    period=period,
+                    language=language,
+                    built_at=now,
+                    is_complete=is_week_complete(period, now, tz),
+                    article_count=ranked.figures.article_count,
+                    story_count=ranked.figures.story_count,
+                    subject=rendered.subject,
+                    message_id=f"digest/{period}/{language}",
+                ),
+            )
+    log.info(
+        "digest built period=%s lang=%s complete=%s articles=%d stories=%d sources=%d "
+        "shown=%d failing=%d silent=%d seconds=%.2f path=%s status=ok",
+        period, language, ranked.is_complete, ranked.figures.article_count,
+        ranked.figures.story_count, ranked.figures.source_count,
+        sum(len(s.stories) for s in ranked.sections), len(ranked.failing), len(ranked.silent),
+        time.perf_counter() - started, html_path,
+    )
+    return BuiltDigest(
+        period=period,
+        language=language,
+        is_complete=ranked.is_complete,
+        built_at=now,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text,
+        html_path=html_path,
+        text_path=text_path,
+        index_path=index_path,
+        feed_path=feed_path,
+        article_count=ranked.figures.article_count,
+        story_count=ranked.figures.story_count,
+        source_count=ranked.figures.source_count,
+    )

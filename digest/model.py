@@ -1,0 +1,182 @@
+"""The plain, frozen types that flow between the digest stages::
+
+    CandidateArticle (db) → StoryCluster → RankedStory / ThemeSection → RankedDigest
+        → RenderedDigest(subject, html, text, archive_html) → BuiltDigest → DeliveryReport
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from db.digests import CandidateArticle, SightingRow, SourceHealth, TagRow
+
+__all__ = [
+    "BuiltDigest",
+    "CandidateArticle",
+    "DeliveryOutcome",
+    "DeliveryReport",
+    "HeadlineFigures",
+    "RankedDigest",
+    "RankedStory",
+    "RenderedDigest",
+    "SightingRow",
+    "SourceHealth",
+    "StoryCluster",
+    "TagRow",
+    "ThemeCount",
+    "ThemeInfo",
+    "ThemeSection",
+]
+
+
+@dataclass(frozen=True)
+class ThemeInfo:
+    """What the digest needs of a theme: its id and its labels."""
+
+    id: str
+    label_ja: str
+    label_en: str
+
+    def label_for(self, lang: str) -> str:
+        """The label in ``lang``."""
+        return self.label_ja if lang == "ja" else self.label_en
+
+
+@dataclass(frozen=True)
+class StoryCluster:
+    """Articles telling one story; the first is the representative."""
+
+    articles: tuple[CandidateArticle, ...]
+
+    @property
+    def lead(self) -> CandidateArticle:
+        """The article whose title and snippet stand for the story."""
+        return self.articles[0]
+
+    @property
+    def sightings(self) -> tuple[SightingRow, ...]:
+        """One sighting per outlet, earliest first."""
+        seen: dict[str, SightingRow] = {}
+        for article in self.articles:
+            for sighting in article.sightings:
+                if sighting.source_key not in seen:
+                    seen[sighting.source_key] = sighting
+        return tuple(sorted(seen.values(), key=lambda s: (s.seen_at, s.source_name)))
+
+    @property
+    def first_seen_at(self) -> datetime:
+        """When the story was first seen (naive UTC)."""
+        return min(article.first_seen_at for article in self.articles)
+
+
+@dataclass(frozen=True)
+class RankedStory:
+    """A story placed in a theme, with its score and the terms that put it there."""
+
+    story: StoryCluster
+    theme_id: str
+    score: float
+    terms: tuple[str, ...]
+    other_themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ThemeCount:
+    """New articles in a theme this week and the week before."""
+
+    theme: ThemeInfo
+    count: int
+    previous: int
+
+
+@dataclass(frozen=True)
+class ThemeSection:
+    """One theme's part of an issue."""
+
+    theme: ThemeInfo
+    stories: tuple[RankedStory, ...]
+    more: tuple[RankedStory, ...]
+    mentions: tuple[RankedStory, ...]
+
+
+@dataclass(frozen=True)
+class HeadlineFigures:
+    """The numbers at the top of an issue."""
+
+    article_count: int
+    previous_article_count: int
+    story_count: int
+    source_count: int
+    themes: tuple[ThemeCount, ...]
+
+
+@dataclass(frozen=True)
+class RankedDigest:
+    """An issue's content, ordered and cut to budget, before any rendering."""
+
+    period: str
+    language: str
+    is_complete: bool
+    start: datetime
+    end: datetime
+    figures: HeadlineFigures
+    sections: tuple[ThemeSection, ...]
+    failing: tuple[SourceHealth, ...]
+    silent: tuple[SourceHealth, ...]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """An issue as text: the mail subject and bodies, and the fuller archive page."""
+
+    subject: str
+    html: str
+    text: str
+    archive_html: str
+
+
+@dataclass(frozen=True)
+class BuiltDigest:
+    """A built issue: where its files are and what it holds."""
+
+    period: str
+    language: str
+    is_complete: bool
+    built_at: datetime
+    subject: str
+    html: str
+    text: str
+    html_path: Path
+    text_path: Path
+    index_path: Path
+    feed_path: Path
+    article_count: int
+    story_count: int
+    source_count: int
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened to one recipient in one run."""
+
+    recipient: str
+    status: str  # sent | failed | already-sent | dry-run
+    attempts: int
+    error: str | None
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """The outcome of one delivery run."""
+
+    period: str
+    language: str
+    outcomes: tuple[DeliveryOutcome, ...]
+
+    @property
+    def has_failures(self) -> bool:
+        """Whether any recipient failed in this run."""
+        return any(outcome.status == "failed" for outcome in self.outcomes)

@@ -1,0 +1,72 @@
+"""Untrusted feed text made safe to show: plain text only, and http(s) links only.
+
+Titles, snippets, reasons, source errors and SMTP replies come from outside.  They are
+reduced to plain text with nh3 (no tags at all; ``script``/``style`` contents dropped),
+entity-decoded, and cleaned again until stable, so ``&lt;script&gt;`` cannot come back
+as a tag after decoding.  Templates then autoescape whatever remains.  Links are kept
+only when they are absolute http or https URLs; anything else is shown without a link.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+import nh3
+
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_MAX_ROUNDS = 4
+
+
+def plain_text(value: str | None) -> str:
+    """Strip every tag and decode entities; whitespace collapsed to single spaces."""
+    if not value:
+        return ""
+    text = value
+    for _ in range(_MAX_ROUNDS):
+        cleaned = html.unescape(nh3.clean(text, tags=set(), attributes={}, strip_comments=True))
+        if cleaned == text:
+            break
+        text = cleaned
+    else:
+        # still changing after several rounds: nested encodings, drop anything tag-like
+        text = text.replace("<", "‹").replace(">", "›")
+    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def shorten(text: str, max_chars: int) -> str:
+    """Cut ``text`` to ``max_chars`` characters, ending with an ellipsis when cut."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1].rstrip()
+    space = cut.rfind(" ")
+    # break Latin text at a word; Japanese has no spaces, so any character will do
+    if space > max_chars * 0.6:
+        cut = cut[:space]
+    return cut + "…"
+
+
+def one_line(value: str | None, max_chars: int = 300) -> str:
+    """Plain text on one line, shortened: for error messages from servers and sources."""
+    return shorten(plain_text(value), max_chars)
+
+
+def safe_url(value: str | None) -> str | None:
+    """``value`` if it is an absolute http(s) URL without surprises, else None."""
+    if not value:
+        return None
+    candidate = unicodedata.normalize("NFKC", value).strip()
+    if _CONTROL.search(candidate) or any(ch.isspace() for ch in candidate):
+        return None
+    if any(ch in candidate for ch in '<>"\'`\\'):
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return candidate
