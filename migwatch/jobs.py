@@ -7,6 +7,7 @@ crawl in a child process → summarise from the fetch log.
 from __future__ import annotations
 
 import logging
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +70,7 @@ def collect(
     *,
     now: datetime | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_child_start: Callable[[subprocess.Popen[str]], None] | None = None,
     log_level: str = "ERROR",
 ) -> CollectSummary:
     """One collection pass over the chosen sources."""
@@ -91,7 +93,8 @@ def collect(
     child = None
     if crawl_keys:
         child = run_crawl_child(app.config_path, app.db_url, run_id, crawl_keys,
-                                on_event=on_event, log_level=log_level)
+                                on_event=on_event, on_start=on_child_start,
+                                log_level=log_level)
     with sessions() as session:
         fetches = tuple(run_fetches(session, run_id))
         status = "ok" if all(f.status != "error" for f in fetches) else "partial"

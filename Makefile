@@ -1,0 +1,41 @@
+# Executable documentation: `make demo` and `make test` are all a new machine needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: the whole pipeline, offline, against bundled sample sites on 127.0.0.1
+demo: $(STAMP)
+	$(VENV)/bin/migwatch demo
+
+## test: the whole suite (SQLite and PostgreSQL at 127.0.0.1:5432)
+test: $(STAMP)
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then \
+	  echo "pytest selected no test: check PYTEST_ARGS ('$(PYTEST_ARGS)')"; \
+	  if [ -n "$(PYTEST_ARGS)" ]; then exit 0; else exit 1; fi; \
+	fi; exit $$rc
+
+## lint: ruff and mypy, as configured in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+## bench: throughput and memory figures (printed, not asserted)
+bench: $(STAMP)
+	$(PY) bench/collect.py --feeds 200 --articles 20
+	$(PY) bench/tag.py
+	$(PY) bench/digest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -1,0 +1,237 @@
+"""End-to-end collection against a real HTTP server on 127.0.0.1, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from db import create_db_engine
+from db.models import Article, Sighting, Source
+from migwatch import sampleweb
+from migwatch.context import AppContext
+from migwatch.jobs import collect
+from migwatch.sampleweb import SampleWeb
+from tests.crawler.webfixture import build_site, write_config
+
+HOSTILE = """
+  - {{key: err500, name: Broken server, kind: feed, url: "{base}/hostile/500.rss"}}
+  - {{key: loop, name: Redirect loop, kind: feed, url: "{base}/hostile/loop-a"}}
+  - {{key: slow, name: Slow server, kind: feed, url: "{base}/hostile/slow.rss"}}
+  - {{key: huge, name: Oversized, kind: feed, url: "{base}/hostile/huge.rss"}}
+  - {{key: bomb, name: Gzip bomb, kind: feed, url: "{base}/hostile/bomb.rss"}}
+  - {{key: notxml, name: Not a feed, kind: feed, url: "{base}/broken/notxml.rss"}}
+  - {{key: nothing, name: Empty listing, kind: listing, url: "{base}/broken/notxml.rss",
+     listing: {{item: "ul.none li"}}}}
+"""
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[SampleWeb]:
+    root = tmp_path / "web"
+    build_site(root)
+    server = SampleWeb(root)
+    server.route("/hostile/500.rss", sampleweb.status(500, b"internal error"))
+    server.route("/hostile/loop-a", sampleweb.redirect_loop("/hostile/loop-a", "/hostile/loop-b"))
+    server.route("/hostile/loop-b", sampleweb.redirect_loop("/hostile/loop-a", "/hostile/loop-b"))
+    server.route("/hostile/slow.rss", sampleweb.slow(server.release))
+    server.route("/hostile/huge.rss", sampleweb.oversized(16 * 1024 * 1024 + 10))
+    server.route("/hostile/bomb.rss", sampleweb.gzip_bomb(40 * 1024 * 1024))
+    with server:
+        yield server
+
+
+def make_app(tmp_path: Path, web: SampleWeb, db_url: str, **kwargs: object) -> AppContext:
+    config = write_config(tmp_path / "config", web.base_url, **kwargs)  # type: ignore[arg-type]
+    return AppContext(config_path=config, db_url=db_url)
+
+
+def counts(db_url: str) -> tuple[int, int]:
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        articles = conn.scalar(select(func.count()).select_from(Article)) or 0
+        sightings = conn.scalar(select(func.count()).select_from(Sighting)) or 0
+    engine.dispose()
+    return articles, sightings
+
+
+def test_collect_stores_every_kind_of_source_and_encoding(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    app = make_app(tmp_path, web, db_url)
+    summary = collect(app)
+    assert {f.source_key: f.status for f in summary.fetches} == {
+        "wire-en": "ok", "paper-ja": "ok", "notes-atom": "ok", "gov-list": "ok",
+        "news-sitemap": "ok", "lm-only": "ok",
+    }
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        rows = {r.url: r for r in conn.execute(select(Article))}
+    engine.dispose()
+    base = web.base_url
+    # RSS 2.0, tracking parameters stripped from the stored URL
+    assert f"{base}/en/a2.html" in rows
+    # RDF: a page whose only date is in the Japanese era form
+    b1 = rows[f"{base}/ja/b1.html"]
+    assert b1.language == "ja" and b1.published_at is not None
+    # EUC-JP and Shift_JIS pages decode (vendor characters survive)
+    assert "外国人住民" in rows[f"{base}/ja/eucjp.html"].text
+    sjis = rows[f"{base}/list/sjis.html"]
+    assert "①" in sjis.title and "㈱" in sjis.text
+    assert sjis.published_at is not None and sjis.published_at.day == 22  # 23 Nov JST in UTC
+    # listing pagination reached page 2
+    assert f"{base}/list/c3.html" in rows
+    # Atom content kept without fetching the page
+    atom = rows[f"{base}/atom/n1.html"]
+    assert "Labour migration schemes" in atom.text and not atom.is_fetched
+    assert not web.requests_for("/atom/n1.html")
+    # sitemap: a new article plus a sighting of one already in the RSS feed
+    assert f"{base}/sm/d1.html" in rows
+    assert len(rows) == 12
+
+
+def test_same_article_in_two_sources_is_one_article_with_two_sightings(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    collect(make_app(tmp_path, web, db_url))
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        article_id = conn.scalar(select(Article.id).where(Article.url.like("%/en/a2.html")))
+        keys = set(conn.scalars(
+            select(Source.key).join(Sighting, Sighting.source_id == Source.id)
+            .where(Sighting.article_id == article_id)))
+        same_url = conn.scalar(select(func.count()).select_from(Article)
+                               .where(Article.url.like("%/en/a2.html%")))
+    engine.dispose()
+    assert keys == {"wire-en", "news-sitemap"}
+    assert same_url == 1
+    assert len(web.requests_for("/en/a2.html")) == 1  # fetched once, not per source
+
+
+def test_second_collect_is_conditional_and_fetches_no_article(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    app = make_app(tmp_path, web, db_url)
+    collect(app)
+    before = counts(db_url)
+    web.clear_log()
+    summary = collect(app)
+    assert counts(db_url) == before
+    assert sum(f.new_count for f in summary.fetches) == 0
+    article_paths = [r.path for r in web.requests if r.path.endswith(".html")
+                     and not r.path.startswith("/list/index") and "page2" not in r.path]
+    assert article_paths == []
+    for source_path in ("/en/feed.rss", "/ja/feed.rdf", "/atom/feed.atom", "/sitemap/news.xml"):
+        (request,) = web.requests_for(source_path)
+        assert "if-none-match" in request.headers
+    (lm_request,) = web.requests_for("/lm/feed.rss")  # served without an ETag
+    assert "if-none-match" not in lm_request.headers
+    assert "if-modified-since" in lm_request.headers
+    statuses = {f.source_key: f.status for f in summary.fetches}
+    assert statuses["wire-en"] == "not_modified"
+    assert statuses["lm-only"] == "not_modified"
+
+
+def test_collect_continues_after_hostile_sources_and_records_each_error(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    app = make_app(tmp_path, web, db_url, extra_sources=HOSTILE.format(base=web.base_url),
+                   timeout=1.5)
+    summary = collect(app)
+    by_key = {f.source_key: f for f in summary.fetches}
+    assert by_key["wire-en"].status == "ok" and by_key["wire-en"].new_count == 3
+    expected = {
+        "err500": "HTTP 500",
+        "loop": "redirects in a loop",
+        "slow": "did not answer within 1.5 s",
+        "huge": "size cap",
+        "bomb": "size cap",
+        "notxml": "is not a feed",
+        "nothing": "selector matched nothing",
+    }
+    for key, fragment in expected.items():
+        assert by_key[key].status == "error", key
+        assert fragment in (by_key[key].error or ""), (key, by_key[key].error)
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        failing = dict(conn.execute(select(Source.key, Source.consecutive_failures)).all())
+        last_errors = dict(conn.execute(select(Source.key, Source.last_error)).all())
+    engine.dispose()
+    assert all(failing[key] == 1 for key in expected)
+    assert failing["wire-en"] == 0
+    assert "HTTP 500" in (last_errors["err500"] or "")
+
+
+def test_private_addresses_are_refused_unless_allowed(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    app = make_app(tmp_path, web, db_url, allow_private=False)
+    summary = collect(app, ["wire-en"])
+    (fetch,) = summary.fetches
+    assert fetch.status == "error"
+    assert "private" in (fetch.error or "") or "loopback" in (fetch.error or "")
+    assert web.requests == []  # refused before any connection
+    assert counts(db_url) == (0, 0)
+
+
+def test_localhost_by_name_is_refused_at_connect_time(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    named = web.base_url.replace("127.0.0.1", "localhost")
+    config = write_config(tmp_path / "config", named, allow_private=False)
+    summary = collect(AppContext(config_path=config, db_url=db_url), ["wire-en"])
+    (fetch,) = summary.fetches
+    assert fetch.status == "error" and "resolves to" in (fetch.error or ""), fetch.error
+    assert web.requests == []
+
+
+def test_killed_crawl_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    app = make_app(tmp_path, web, db_url)
+    # The listing's last article blocks until the child is killed: what was stored by
+    # then is committed, the listing's validators are not.
+    gate = threading.Event()
+    blocked = threading.Event()
+    hold = sampleweb.slow(gate)
+
+    def last_article(request: sampleweb.RecordedRequest) -> sampleweb.Reply:
+        blocked.set()
+        return hold(request)
+
+    web.route("/list/c3.html", last_article)
+    children: list[subprocess.Popen[str]] = []
+
+    def killer() -> None:
+        if blocked.wait(30) and children:
+            children[0].kill()
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        first = collect(app, ["wire-en", "gov-list"], on_child_start=children.append)
+    finally:
+        gate.set()
+        thread.join()
+    assert first.child is not None and first.child.was_killed
+    partial, _ = counts(db_url)
+    assert 1 <= partial < 6
+    web.route("/list/c3.html", sampleweb.status(200, b"<html><body><article><h1>x</h1>"
+                                                + b"<p>" + b"Resumed text. " * 40 + b"</p>"
+                                                + b"</article></body></html>",
+                                                {"Content-Type": "text/html; charset=utf-8"}))
+    web.clear_log()
+    second = collect(app, ["wire-en", "gov-list"])
+    assert {f.source_key: f.status for f in second.fetches}["gov-list"] == "ok"
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        urls = list(conn.scalars(select(Article.url)))
+    engine.dispose()
+    assert len(urls) == len(set(urls)) == 6  # 3 RSS + 3 listing, none twice
+    refetched = {r.path for r in web.requests if r.path.endswith(".html")}
+    stored_before = {u.removeprefix(web.base_url) for u in urls} - {"/list/c3.html"}
+    assert not (refetched & stored_before - {"/list/index.html", "/list/page2.html"})
