@@ -1,0 +1,256 @@
+"""Delivery: each built issue reaches each configured recipient once, by SMTP.
+
+Contract: ``send_digest`` sends one multipart/alternative message (text and HTML) per
+recipient and returns a :class:`DeliveryReport`.  The ledger in ``db.ledger`` makes it
+safe to repeat: a recipient already ``sent`` is skipped, a ``failed`` one is tried again,
+and a row left ``sending`` by a process that died between the SMTP transaction and the
+bookkeeping is sent again (at most one duplicate, never a lost issue; the Message-ID is
+the same, so many clients fold the two).  Runs for one issue never overlap: they hold a
+builder lock.
+
+SMTP replies are untrusted input: every smtplib or socket error becomes a one-line
+:class:`DeliveryError` text, sanitised, recorded on that recipient's row, and the run
+goes on with the next recipient.  The password comes only from
+``MIGWATCH_SMTP_PASSWORD``.  ``dry_run_dir`` writes ``.eml`` files instead and leaves the
+ledger untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.errors import ConfigError, DeliveryError
+from config.schema import Settings, SmtpSettings
+from db.ledger import (
+    builder_lock,
+    claim_delivery,
+    ensure_deliveries,
+    list_deliveries,
+    mark_failed,
+    mark_sent,
+)
+from digest.archive import write_atomically
+from digest.build import lock_holder
+from digest.model import BuiltDigest, DeliveryOutcome, DeliveryReport
+from digest.sanitize import one_line, plain_text
+
+log = logging.getLogger(__name__)
+
+PASSWORD_ENV = "MIGWATCH_SMTP_PASSWORD"
+AfterSend = Callable[[str], None]
+
+
+def message_id_for(period: str, language: str, recipient: str, sender: str) -> str:
+    """A Message-ID stable across resends: from the period, language and recipient domain."""
+    domain = recipient.rsplit("@", 1)[-1].lower()
+    token = hashlib.sha256(f"{period}|{language}|{domain}".encode()).hexdigest()[:20]
+    host = sender.rsplit("@", 1)[-1].strip().lower() if "@" in sender else ""
+    if not re.fullmatch(r"[a-z0-9.-]+", host):
+        host = "migwatch.invalid"
+    return f"<digest.{period}.{language}.{token}@{host}>"
+
+
+def compose_message(
+    built: BuiltDigest, *, sender: str, title: str, recipient: str, message_id: str,
+    now: datetime,
+) -> EmailMessage:
+    """The mail for one recipient: text first, HTML as the preferred alternative."""
+    message = EmailMessage()
+    message["Subject"] = built.subject
+    message["From"] = formataddr((plain_text(title) or "migwatch", sender))
+    message["To"] = recipient
+    message["Date"] = format_datetime(now if now.tzinfo else now.replace(tzinfo=UTC))
+    message["Message-ID"] = message_id
+    # RFC 3834: tells vacation responders not to answer a machine
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(built.text)
+    message.add_alternative(built.html, subtype="html")
+    return message
+
+
+def describe_smtp_error(exc: BaseException, smtp: SmtpSettings) -> str:
+    """One sanitised line saying what the server or network did, and what to check."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = [
+            f"{code} {_decode(text)}" for code, text in exc.recipients.values()
+        ] or ["no reason given"]
+        return one_line(f"server refused the recipient: {'; '.join(answers)}")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return one_line(
+            f"login refused ({exc.smtp_code} {_decode(exc.smtp_error)}); "
+            f"check smtp.username and {PASSWORD_ENV}"
+        )
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return one_line(
+            f"server refused the sender ({exc.smtp_code} {_decode(exc.smtp_error)}); "
+            "check smtp.sender"
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return one_line(f"server answered {exc.smtp_code} {_decode(exc.smtp_error)}")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return one_line(f"server {smtp.host}:{smtp.port} closed the connection: {exc}")
+    if isinstance(exc, ssl.SSLError):
+        return one_line(
+            f"TLS with {smtp.host}:{smtp.port} failed ({exc.reason or exc}); "
+            "check smtp.ssl / smtp.starttls and the port"
+        )
+    if isinstance(exc, OSError):
+        return one_line(
+            f"cannot reach {smtp.host}:{smtp.port} ({exc.strerror or exc}); "
+            "check smtp.host and smtp.port"
+        )
+    return one_line(f"SMTP error: {exc}")
+
+
+def _decode(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class Mailer:
+    """One SMTP connection, opened on first use and reopened after a connection error."""
+
+    def __init__(self, smtp: SmtpSettings, password: str | None) -> None:
+        self.smtp = smtp
+        self.password = password
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = self.smtp
+        context = ssl.create_default_context()
+        connection: smtplib.SMTP
+        if smtp.ssl:
+            connection = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=context
+            )
+        else:
+            connection = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+        try:
+            connection.ehlo()
+            if smtp.starttls:
+                connection.starttls(context=context)
+                connection.ehlo()
+            if smtp.username:
+                connection.login(smtp.username, self.password or "")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def send(self, message: EmailMessage) -> None:
+        """Send ``message``; raise DeliveryError with a one-line reason."""
+        try:
+            if self.connection is None:
+                self.connection = self._connect()
+            self.connection.send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+            # smtplib has already reset the transaction; the connection stays usable
+            raise DeliveryError(describe_smtp_error(exc, self.smtp)) from exc
+        except (smtplib.SMTPException, OSError, UnicodeError, ValueError) as exc:
+            self.close()
+            raise DeliveryError(describe_smtp_error(exc, self.smtp)) from exc
+
+    def close(self) -> None:
+        """Say QUIT if possible; forget the connection either way."""
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()
+
+
+def _eml_name(period: str, language: str, recipient: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9@._-]", "_", recipient)
+    return f"{period}.{language}.{safe}.eml"
+
+
+def send_digest(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    built: BuiltDigest,
+    *,
+    now: datetime,
+    dry_run_dir: Path | None = None,
+    after_send: AfterSend | None = None,
+) -> DeliveryReport:
+    """Mail ``built`` to every configured recipient not yet served; report each outcome."""
+    recipients = list(dict.fromkeys(settings.digest.recipients))
+    if not recipients:
+        raise ConfigError("digest.recipients in migwatch.yaml is empty; add an email address")
+    smtp = settings.smtp
+    ids = {
+        r: message_id_for(built.period, built.language, r, smtp.sender) for r in recipients
+    }
+
+    def compose(recipient: str) -> EmailMessage:
+        return compose_message(
+            built, sender=smtp.sender, title=settings.digest.title, recipient=recipient,
+            message_id=ids[recipient], now=now,
+        )
+
+    if dry_run_dir is not None:
+        outcomes = []
+        for recipient in recipients:
+            path = dry_run_dir / _eml_name(built.period, built.language, recipient)
+            write_atomically(path, compose(recipient).as_string(policy=SMTP))
+            outcomes.append(DeliveryOutcome(recipient, "dry-run", 0, None, path))
+        return DeliveryReport(built.period, built.language, tuple(outcomes))
+    if not built.is_complete:
+        raise ConfigError(
+            f"week {built.period} is still in progress; it can be built and previewed "
+            "with --dry-run, but is mailed only once it is over"
+        )
+    password = os.environ.get(PASSWORD_ENV)
+    if smtp.username and not password:
+        raise ConfigError(f"smtp.username is set but {PASSWORD_ENV} is not; export it first")
+
+    mailer = Mailer(smtp, password)
+    report: list[DeliveryOutcome] = []
+    name = f"digest-send:{built.period}:{built.language}"
+    with builder_lock(sessions, name, holder=lock_holder(), now=now), sessions() as session:
+        ensure_deliveries(session, built.period, built.language, ids, now)
+        ledger = list_deliveries(session, built.period, built.language)
+        rows = {row.recipient: row for row in ledger}
+        try:
+            for recipient in recipients:
+                row = rows[recipient]
+                claimed = None if row.status == "sent" else claim_delivery(session, row.id, now)
+                if claimed is None:
+                    report.append(DeliveryOutcome(recipient, "already-sent", row.attempts, None))
+                    continue
+                try:
+                    mailer.send(compose(recipient))
+                except DeliveryError as exc:
+                    mark_failed(session, claimed.id, str(exc), now)
+                    report.append(DeliveryOutcome(recipient, "failed", claimed.attempts, str(exc)))
+                    continue
+                if after_send is not None:
+                    after_send(recipient)
+                mark_sent(session, claimed.id, now)
+                report.append(DeliveryOutcome(recipient, "sent", claimed.attempts, None))
+        finally:
+            mailer.close()
+    result = DeliveryReport(built.period, built.language, tuple(report))
+    counts = dict.fromkeys(("sent", "failed", "already-sent"), 0)
+    for outcome in report:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    log.info(
+        "digest delivered period=%s lang=%s sent=%d failed=%d already_sent=%d status=%s",
+        built.period, built.language, counts["sent"], counts["failed"], counts["already-sent"],
+        "error" if result.has_failures else "ok",
+    )
+    return result
