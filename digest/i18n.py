@@ -37,6 +37,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "outlets": {"ja": "掲載", "en": "Outlets"},
     "outlet_count": {"ja": "{count}媒体", "en": "{count} outlets"},
+    "outlet_count_one": {"ja": "1媒体", "en": "1 outlet"},
     "why": {"ja": "選定理由", "en": "Why"},
     "matched_terms": {"ja": "一致した語: {terms}", "en": "matched: {terms}"},
     "also_in": {"ja": "他のテーマ: {themes}", "en": "also in: {themes}"},
@@ -83,6 +84,8 @@ _LANGUAGE_NAMES = {
 
 def translate(lang: str, key: str, **values: object) -> str:
     """The message ``key`` in ``lang``, formatted with ``values``."""
+    if values.get("count") == 1 and f"{key}_one" in CATALOGUE:
+        key = f"{key}_one"
     entry = CATALOGUE.get(key)
     if entry is None:
         return key

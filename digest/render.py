@@ -35,7 +35,7 @@ from digest.model import (
 from digest.sanitize import one_line, plain_text, safe_url, shorten
 
 TEMPLATES = Path(__file__).parent / "templates"
-SNIPPET_CHARS = {"ja": 100, "en": 200}
+SNIPPET_CHARS = {"ja": 80, "en": 160}
 TITLE_CHARS = 200
 
 

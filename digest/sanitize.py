@@ -19,13 +19,15 @@ import nh3
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 _MAX_ROUNDS = 4
+# block-level boundaries become spaces, or "full.</p><p>More" would read "full.More"
+_BLOCK_END = re.compile(r"(</(?:p|div|li|h[1-6]|td|tr|blockquote)\s*>|<br\s*/?>)", re.IGNORECASE)
 
 
 def plain_text(value: str | None) -> str:
     """Strip every tag and decode entities; whitespace collapsed to single spaces."""
     if not value:
         return ""
-    text = value
+    text = _BLOCK_END.sub(r"\1 ", value)
     for _ in range(_MAX_ROUNDS):
         cleaned = html.unescape(nh3.clean(text, tags=set(), attributes={}, strip_comments=True))
         if cleaned == text:
@@ -44,7 +46,7 @@ def shorten(text: str, max_chars: int) -> str:
     cut = text[: max_chars - 1].rstrip()
     space = cut.rfind(" ")
     # break Latin text at a word; Japanese has no spaces, so any character will do
-    if space > max_chars * 0.6:
+    if space > max_chars * 0.6 and not text[len(cut)].isspace():
         cut = cut[:space]
     return cut + "…"
 
