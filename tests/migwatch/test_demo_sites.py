@@ -48,7 +48,7 @@ def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
 
 def listing_pages(source: SourceConfig) -> list[tuple[str, Selector]]:
     assert source.listing is not None
-    pages = []
+    pages: list[tuple[str, Selector]] = []
     url: str | None = source.url
     while url is not None and len(pages) < source.listing.max_pages:
         _, headers, body = fetch(url)
