@@ -13,11 +13,16 @@ NOTICE = (
     "出入国在留管理庁は、特定技能制度の運用状況について説明会を開きました。"
     "① 在留手続き ② 受入れ機関の義務 ③ 支援計画の作り方を取り上げました。"
 )
-PLAIN_NOTICE = "国際移住機関と外務省は、外国人の受入れと社会統合に関する国際フォーラムを東京で開きました。"
+PLAIN_NOTICE = (
+    "国際移住機関と外務省は、外国人の受入れと社会統合に関する国際フォーラムを東京で開きました。"
+)
 
 
 def html_page(body: str, head: str = "") -> str:
-    return f"<!DOCTYPE html><html><head>{head}<title>お知らせ</title></head><body><p>{body}</p></body></html>"
+    return (
+        f"<!DOCTYPE html><html><head>{head}<title>お知らせ</title></head>"
+        f"<body><p>{body}</p></body></html>"
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,14 +52,18 @@ def test_unknown_and_dangerous_labels_have_no_codec() -> None:
 
 
 def test_shift_jis_page_keeps_vendor_characters_like_circled_digits() -> None:
-    page = html_page(NOTICE, '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">')
+    page = html_page(
+        NOTICE, '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+    )
     decoded = decode_document(page.encode("cp932"), "text/html; charset=Shift_JIS")
     assert decoded.encoding == "cp932"
     assert "① 在留手続き ② 受入れ機関の義務 ③" in decoded.text
 
 
 def test_euc_jp_page_is_decoded_from_its_meta_declaration() -> None:
-    page = html_page(PLAIN_NOTICE, '<meta http-equiv="Content-Type" content="text/html; charset=EUC-JP">')
+    page = html_page(
+        PLAIN_NOTICE, '<meta http-equiv="Content-Type" content="text/html; charset=EUC-JP">'
+    )
     decoded = decode_document(page.encode("euc_jp"), "text/html")
     assert decoded.encoding == "euc_jp"
     assert PLAIN_NOTICE in decoded.text
@@ -70,7 +79,9 @@ def test_euc_jp_with_jis_x_0213_characters_falls_back_to_euc_jis_2004() -> None:
 
 def test_utf8_with_bom_is_decoded_and_the_bom_removed() -> None:
     page = html_page(NOTICE)
-    decoded = decode_document(codecs.BOM_UTF8 + page.encode("utf-8"), "text/html; charset=Shift_JIS")
+    decoded = decode_document(
+        codecs.BOM_UTF8 + page.encode("utf-8"), "text/html; charset=Shift_JIS"
+    )
     assert decoded.encoding == "utf-8"
     assert decoded.text.startswith("<!DOCTYPE html>")
     assert NOTICE in decoded.text
@@ -132,7 +143,7 @@ def test_bytes_no_charset_decodes_cleanly_end_up_as_utf8_with_replacement() -> N
 def test_xml_declaration_only_is_honoured_for_feeds() -> None:
     feed = (
         '<?xml version="1.0" encoding="Shift_JIS"?>\n'
-        f"<rss version=\"2.0\"><channel><title>新着情報</title><item><title>{NOTICE}</title>"
+        f'<rss version="2.0"><channel><title>新着情報</title><item><title>{NOTICE}</title>'
         "</item></channel></rss>"
     )
     decoded = decode_document(feed.encode("cp932"), "application/rss+xml", is_xml=True)

@@ -49,13 +49,27 @@ def test_fragment_only_difference_is_dropped() -> None:
 @pytest.mark.parametrize(
     ("link", "base", "expected"),
     [
-        ("../../news/jsbfy2020", "https://japan.iom.int/ja/topics/index",
-         "https://japan.iom.int/news/jsbfy2020"),
-        ("13_00045.html", "https://www.moj.go.jp/isa/publications/press/press2025.html",
-         "https://www.moj.go.jp/isa/publications/press/13_00045.html"),
+        (
+            "../../news/jsbfy2020",
+            "https://japan.iom.int/ja/topics/index",
+            "https://japan.iom.int/news/jsbfy2020",
+        ),
+        (
+            "13_00045.html",
+            "https://www.moj.go.jp/isa/publications/press/press2025.html",
+            "https://www.moj.go.jp/isa/publications/press/13_00045.html",
+        ),
         ("/news?page=1", "https://www.iom.int/news", "https://www.iom.int/news?page=1"),
-        ("//news.un.org/en/story/2025/03/1161231", "https://news.un.org/feed/", "https://news.un.org/en/story/2025/03/1161231"),
-        ("?offset=20", "https://www.gov-online.go.jp/info/index.html", "https://www.gov-online.go.jp/info/index.html?offset=20"),
+        (
+            "//news.un.org/en/story/2025/03/1161231",
+            "https://news.un.org/feed/",
+            "https://news.un.org/en/story/2025/03/1161231",
+        ),
+        (
+            "?offset=20",
+            "https://www.gov-online.go.jp/info/index.html",
+            "https://www.gov-online.go.jp/info/index.html?offset=20",
+        ),
     ],
 )
 def test_relative_links_are_resolved_against_the_page(link: str, base: str, expected: str) -> None:
