@@ -144,7 +144,10 @@ def decode_document(
                 return Decoded(text, candidate)
         logger.debug("declared charset %s does not decode the body; sniffing", encoding)
 
-    sniffed = _sniff(body) if not body.isascii() else "utf-8"
+    # Pure 7-bit bytes are ASCII (so UTF-8), unless they carry ISO-2022-JP escapes
+    # (ESC $ B ...), which is 7-bit too.
+    seven_bit = body.isascii() and b"\x1b" not in body
+    sniffed = "utf-8" if seven_bit else _sniff(body)
     if sniffed is not None:
         # charset-normalizer names the JIS X 0213 superset for EUC-JP; report the
         # common codec when it suffices.

@@ -162,3 +162,15 @@ def test_xml_to_utf8_rewrites_the_declaration_and_feedparser_keeps_circled_digit
     assert converted.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
     parsed = feedparser.parse(converted)
     assert parsed.entries[0].title == NOTICE
+
+
+def test_iso_2022_jp_is_decoded_when_declared() -> None:
+    page = html_page(PLAIN_NOTICE, '<meta charset="ISO-2022-JP">')
+    decoded = decode_document(page.encode("iso2022_jp"))
+    assert decoded.encoding == "iso2022_jp"
+    assert PLAIN_NOTICE in decoded.text
+
+
+def test_undeclared_iso_2022_jp_is_not_mistaken_for_ascii() -> None:
+    decoded = decode_document(html_page(PLAIN_NOTICE * 2).encode("iso2022_jp"))
+    assert PLAIN_NOTICE in decoded.text
