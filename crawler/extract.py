@@ -30,8 +30,7 @@ from typing import Any
 
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura import bare_extraction
-from trafilatura.utils import load_html
+from trafilatura import bare_extraction, load_html
 
 from config.errors import ExtractError
 from crawler.dates import find_date_in_text, parse_date
