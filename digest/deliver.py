@@ -155,10 +155,9 @@ class Mailer:
             if self.connection is None:
                 self.connection = self._connect()
             self.connection.send_message(message)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
-            # smtplib has already reset the transaction; the connection stays usable
-            raise DeliveryError(describe_smtp_error(exc, self.smtp)) from exc
         except (smtplib.SMTPException, OSError, UnicodeError, ValueError) as exc:
+            # after any error the conversation may be out of step (a malformed multi-line
+            # reply, a half-read answer): start the next recipient on a fresh connection
             self.close()
             raise DeliveryError(describe_smtp_error(exc, self.smtp)) from exc
 

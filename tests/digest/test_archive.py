@@ -1,0 +1,71 @@
+"""The archive folder: issue files, the index and an Atom feed that parses cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from config.errors import DeliveryError
+from digest.archive import IssueMeta, read_issues, write_atomically, write_feed, write_issue
+
+
+def _issue(out: Path, period: str, language: str, subject: str = "S") -> None:
+    meta = IssueMeta(period, language, subject, f"2026-11-{20 + int(period[-1])}T00:00:00Z",
+                     True, 3, 2)
+    page = f'<!DOCTYPE html><html lang="{language}"><body><table><tr><td>{subject} &amp; '
+    page += "R&amp;D <b>x</b></td></tr></table></body></html>"
+    write_issue(out, meta, archive_html=page, text=subject)
+
+
+def test_feed_has_one_entry_per_issue_with_stable_ids_and_parses_cleanly(
+    tmp_path: Path,
+) -> None:
+    for period in ("2026-W46", "2026-W47", "2026-W48"):
+        for language in ("ja", "en"):
+            _issue(tmp_path, period, language, f"{period} {language} 外国人 <&>")
+    issues = read_issues(tmp_path)
+    path = write_feed(tmp_path, issues, title="migwatch", base_url="https://d.example.org/a",
+                      language="ja")
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert len(parsed.entries) == 6
+    ids = [entry.id for entry in parsed.entries]
+    assert ids[0] == "tag:migwatch,2026:digest/2026-W48/ja"
+    assert len(set(ids)) == 6
+    first = parsed.entries[0]
+    assert first.link == "https://d.example.org/a/2026-W48.ja.html"
+    assert first.title == "2026-W48 ja 外国人 <&>"
+    assert "R&amp;D" in first.content[0].value
+
+
+def test_rebuilding_an_issue_replaces_its_entry_instead_of_adding_one(tmp_path: Path) -> None:
+    _issue(tmp_path, "2026-W48", "ja", "first")
+    _issue(tmp_path, "2026-W48", "ja", "second")
+    path = write_feed(tmp_path, read_issues(tmp_path), title="m", base_url="", language="ja")
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0
+    assert [entry.title for entry in parsed.entries] == ["second"]
+
+
+def test_foreign_files_in_the_archive_are_ignored(tmp_path: Path) -> None:
+    _issue(tmp_path, "2026-W48", "en")
+    (tmp_path / "notes.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "2026-W47.en.json").write_text("not json", encoding="utf-8")
+    assert [(m.period, m.language) for m in read_issues(tmp_path)] == [("2026-W48", "en")]
+
+
+def test_atomic_writes_leave_no_temporary_files(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "page.html"
+    write_atomically(target, "one")
+    write_atomically(target, "two")
+    assert target.read_text(encoding="utf-8") == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["page.html"]
+
+
+def test_an_unwritable_archive_is_a_one_line_delivery_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(DeliveryError, match="cannot write .*archive_dir"):
+        write_atomically(blocker / "page.html", "content")

@@ -1,0 +1,165 @@
+"""Delivery against a real SMTP server on 127.0.0.1: once per recipient, retries of the
+refused, and the crash window between sending and recording."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from config.errors import ConfigError
+from db import session_factory
+from db.ledger import list_deliveries
+from digest.deliver import message_id_for, send_digest
+from tests.digest.fixtures.setup import RECIPIENTS, build, seed, settings_for
+from tests.digest.fixtures.smtp import free_port, smtp_server
+
+AIKO, BEN, CHIKA = RECIPIENTS
+
+
+def _statuses(engine: Engine) -> dict[str, tuple[str, int]]:
+    with session_factory(engine)() as session:
+        rows = list_deliveries(session, "2026-W48", "ja")
+    return {row.recipient: (row.status, row.attempts) for row in rows}
+
+
+def test_each_recipient_gets_one_multipart_message_and_a_rerun_sends_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+    with smtp_server() as (server, port):
+        settings = settings_for(port)
+        first = send_digest(sessions, settings, built, now=built.built_at)
+        second = send_digest(sessions, settings, built, now=built.built_at + timedelta(hours=1))
+    assert [o.status for o in first.outcomes] == ["sent", "sent", "sent"]
+    assert [o.status for o in second.outcomes] == ["already-sent"] * 3
+    assert len(server.received) == 3
+    for address in RECIPIENTS:
+        (received,) = server.to(address)
+        message = received.message
+        assert message.get_content_type() == "multipart/alternative"
+        kinds = [part.get_content_type() for part in message.iter_parts()]
+        assert kinds == ["text/plain", "text/html"]
+        assert message["Subject"] == built.subject
+        assert message["Message-ID"] == message_id_for(
+            "2026-W48", "ja", address, "digest@migwatch.example.net"
+        )
+    assert set(_statuses(engine).values()) == {("sent", 1)}
+
+
+def test_a_refused_recipient_is_recorded_and_sent_once_on_the_next_run(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+    with smtp_server(refuse={BEN}) as (server, port):
+        report = send_digest(sessions, settings_for(port), built, now=built.built_at)
+        assert report.has_failures
+        failed = next(o for o in report.outcomes if o.recipient == BEN)
+        assert failed.status == "failed"
+        assert failed.error is not None and failed.error.startswith(
+            "server refused the recipient: 550"
+        )
+        assert "\n" not in failed.error and "<script>" not in failed.error
+        assert _statuses(engine) == {AIKO: ("sent", 1), BEN: ("failed", 1), CHIKA: ("sent", 1)}
+        server.refuse.clear()
+        retry = send_digest(sessions, settings_for(port), built, now=built.built_at)
+    assert {o.recipient: o.status for o in retry.outcomes} == {
+        AIKO: "already-sent", BEN: "sent", CHIKA: "already-sent",
+    }
+    assert [len(server.to(a)) for a in RECIPIENTS] == [1, 1, 1]
+    assert _statuses(engine)[BEN] == ("sent", 2)
+
+
+def test_a_crash_after_the_smtp_transaction_costs_at_most_one_duplicate(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+
+    def killed_after_first_send(recipient: str) -> None:
+        raise SystemExit(f"killed after sending to {recipient}")
+
+    with smtp_server() as (server, port):
+        with pytest.raises(SystemExit):
+            send_digest(sessions, settings_for(port), built, now=built.built_at,
+                        after_send=killed_after_first_send)
+        # the server has the message, the ledger still says "sending": the window
+        assert len(server.to(AIKO)) == 1
+        assert _statuses(engine) == {
+            AIKO: ("sending", 1), BEN: ("pending", 0), CHIKA: ("pending", 0),
+        }
+        report = send_digest(sessions, settings_for(port), built, now=built.built_at)
+    assert [o.status for o in report.outcomes] == ["sent", "sent", "sent"]
+    # never lost; the one in flight at the crash arrives twice with the same Message-ID
+    assert [len(server.to(a)) for a in RECIPIENTS] == [2, 1, 1]
+    first, again = server.to(AIKO)
+    assert first.message["Message-ID"] == again.message["Message-ID"]
+    assert set(_statuses(engine).values()) == {("sent", 1), ("sent", 2)}
+
+
+def test_an_unreachable_server_fails_every_recipient_with_one_line_and_loses_none(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    report = send_digest(session_factory(engine), settings_for(free_port()), built,
+                         now=built.built_at)
+    assert [o.status for o in report.outcomes] == ["failed"] * 3
+    assert all(o.error and o.error.startswith("cannot reach 127.0.0.1:") for o in report.outcomes)
+    assert set(_statuses(engine).values()) == {("failed", 1)}
+
+
+def test_a_week_in_progress_is_not_mailed(engine: Engine, tmp_path: Path) -> None:
+    seed(engine)
+    built = build(engine, tmp_path, week="2026-W49")
+    with pytest.raises(ConfigError, match="still in progress"):
+        send_digest(session_factory(engine), settings_for(), built, now=built.built_at)
+
+
+def test_no_recipients_is_a_configuration_error(engine: Engine, tmp_path: Path) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    with pytest.raises(ConfigError, match="digest.recipients"):
+        send_digest(session_factory(engine), settings_for(recipients=[]), built,
+                    now=built.built_at)
+
+
+def test_a_login_without_a_password_in_the_environment_is_refused_before_sending(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MIGWATCH_SMTP_PASSWORD", raising=False)
+    seed(engine)
+    built = build(engine, tmp_path)
+    base = settings_for()
+    settings = base.model_copy(update={"smtp": base.smtp.model_copy(update={"username": "u"})})
+    with pytest.raises(ConfigError, match="MIGWATCH_SMTP_PASSWORD"):
+        send_digest(session_factory(engine), settings, built, now=built.built_at)
+    assert _statuses(engine) == {}
+
+
+def test_dry_run_writes_eml_files_and_leaves_the_ledger_alone(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    report = send_digest(session_factory(engine), settings_for(), built, now=built.built_at,
+                         dry_run_dir=tmp_path / "outbox")
+    names = sorted(p.name for p in (tmp_path / "outbox").iterdir())
+    assert names == sorted(f"2026-W48.ja.{a}.eml" for a in RECIPIENTS)
+    assert {o.status for o in report.outcomes} == {"dry-run"}
+    assert _statuses(engine) == {}
+
+
+def test_message_ids_are_stable_per_period_language_and_recipient_domain() -> None:
+    one = message_id_for("2026-W48", "ja", "a@ngo.example.org", "d@mw.example.net")
+    assert one == message_id_for("2026-W48", "ja", "b@NGO.example.org", "d@mw.example.net")
+    assert one != message_id_for("2026-W48", "en", "a@ngo.example.org", "d@mw.example.net")
+    assert one != message_id_for("2026-W49", "ja", "a@ngo.example.org", "d@mw.example.net")
+    assert one.startswith("<digest.2026-W48.ja.") and one.endswith("@mw.example.net>")
