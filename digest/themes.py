@@ -302,7 +302,7 @@ def _add_term(builder: _Builder, t_index: int, slot: int, term: TermConfig) -> N
     for text in (term.term, *term.aliases):
         use = (t_index, _TERM, slot, text)
         if term.regex:
-            builder.regex(text, use, exact=_is_exact(text, term.case) and term.case == "exact")
+            builder.regex(text, use, exact=term.case == "exact")
         else:
             builder.literal(text, use, case=term.case, inflect=term.inflect)
     for item in term.context:
@@ -406,9 +406,16 @@ def _decide(
     counts: dict[tuple[int, str], int] = defaultdict(int)
     alias_counts: dict[tuple[int, str, str], int] = defaultdict(int)
     dropped: set[str] = set()
+    # Longest match wins: a hit inside a longer hit of the same theme in the same field
+    # ("難民" inside "難民認定", "displaced" inside "displaced families") is not counted.
+    term_hits = sorted(term_hits, key=lambda h: (h[2], h[3], -h[4]))
+    cover_field, cover_end = "", -1
     for slot, name, field_name, start, end in term_hits:
         if not kept(field_name, start, end):
             continue
+        if field_name == cover_field and end <= cover_end:
+            continue
+        cover_field, cover_end = field_name, end
         if slot in vetoed or (slot in rules.gated and slot not in context_ok):
             dropped.add(rules.term_names[slot])
             continue
