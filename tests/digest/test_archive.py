@@ -67,5 +67,5 @@ def test_atomic_writes_leave_no_temporary_files(tmp_path: Path) -> None:
 def test_an_unwritable_archive_is_a_one_line_delivery_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
-    with pytest.raises(DeliveryError, match="cannot write .*archive_dir"):
+    with pytest.raises(DeliveryError, match=r"cannot write .*archive_dir"):
         write_atomically(blocker / "page.html", "content")

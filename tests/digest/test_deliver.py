@@ -126,7 +126,7 @@ def test_a_week_in_progress_is_not_mailed(engine: Engine, tmp_path: Path) -> Non
 def test_no_recipients_is_a_configuration_error(engine: Engine, tmp_path: Path) -> None:
     seed(engine)
     built = build(engine, tmp_path)
-    with pytest.raises(ConfigError, match="digest.recipients"):
+    with pytest.raises(ConfigError, match=r"digest\.recipients"):
         send_digest(session_factory(engine), settings_for(recipients=[]), built,
                     now=built.built_at)
 
