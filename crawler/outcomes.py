@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -19,9 +20,10 @@ from scrapy.exceptions import (
     IgnoreRequest,
 )
 from twisted.internet.defer import CancelledError
+from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
-from crawler.safeguards import RefusedRequest
+from crawler.safeguards import PublicOnlyResolver, RefusedRequest
 
 HARD_STATUSES = {401, 403, 404, 410, 451}
 TEMPORARY_STATUSES = {408, 425, 429}
@@ -52,10 +54,10 @@ def classify_failure(failure: Failure, url: str, *, timeout_seconds: float,
     exc = failure.value
     if isinstance(exc, RefusedRequest):
         return "hard", str(exc)
-    if isinstance(exc, CannotResolveHostError):
-        text = str(exc)
-        if "refused" in text:
-            return "hard", text
+    if isinstance(exc, CannotResolveHostError | DNSLookupError):
+        refusal = PublicOnlyResolver.refusals.get(urlsplit(url).hostname or "")
+        if refusal:
+            return "hard", refusal
         return "soft", f"host of {url} not found (DNS); check the URL or your network"
     if isinstance(exc, DownloadTimeoutError | TimeoutError):
         return "temporary", f"{url} did not answer within {timeout_seconds:g} s; will retry later"
@@ -70,7 +72,7 @@ def classify_failure(failure: Failure, url: str, *, timeout_seconds: float,
             return "hard", f"{url} redirects in a loop (or too many times); check the URL"
         if "robots.txt" in text.lower():
             return "hard", f"{url} is forbidden by the site's robots.txt"
-        if "larger than" in text or "max size" in text or "download max size" in text:
+        if "DOWNLOAD_MAXSIZE" in text or "larger than" in text:
             return "hard", (f"{url} decompresses to more than the {max_bytes / 1024**2:g} MiB "
                             "size cap; the response was dropped")
         return "soft", f"{url} was not fetched: {text or type(exc).__name__}"

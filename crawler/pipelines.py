@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 class StorePipeline:
     """Write articles, sightings and source outcomes to the database."""
 
-    def __init__(self) -> None:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
         self.new: Counter[str] = Counter()
         self.seen: Counter[str] = Counter()
         self.waiting: dict[str, list[StoreSighting]] = defaultdict(list)
@@ -32,10 +33,10 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls()
+        return cls(crawler)
 
     def open_spider(self, spider: Spider | None = None) -> None:
-        self.store = getattr(spider, "store", None)
+        self.store = getattr(spider or self.crawler.spider, "store", None)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         store = self.store
@@ -77,7 +78,7 @@ class StorePipeline:
                                          sighting.title):
                     self.seen[sighting.source_key] += 1
         self.waiting.clear()
-        unfinished = getattr(spider, "unfinished_outcomes", None)
+        unfinished = getattr(spider or self.crawler.spider, "unfinished_outcomes", None)
         if unfinished is not None:
             for outcome in unfinished("the crawl was stopped"):
                 key = outcome.source_key

@@ -51,6 +51,9 @@ class PublicOnlyResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing non-public answers unless allowed."""
 
     allow_private = False
+    # Twisted replaces a resolver's exception by a generic DNS error on the way to the
+    # download handler, so refusals are remembered here for the error message.
+    refusals: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> Self:
@@ -67,6 +70,7 @@ class PublicOnlyResolver(CachingThreadedResolver):
         try:
             check_resolved_address(name, address, allow_private=self.allow_private)
         except FetchError as exc:
+            self.refusals[name] = str(exc)
             raise CannotResolveHostError(str(exc)) from exc
         return address
 

@@ -16,7 +16,7 @@ ARTICLE = """<!DOCTYPE html>
 {paragraphs}
 </article>
 <aside><h2>Related</h2><ul><li><a href="/other">Other stories</a></li></ul></aside>
-<footer>Sample newsroom · contact desk</footer></body></html>
+<footer>Sample newsroom - contact desk</footer></body></html>
 """
 
 EN_BODY = [
