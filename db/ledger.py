@@ -229,22 +229,29 @@ def builder_lock(
         f"another migwatch process is working on {name}; wait for it to finish and run again"
     )
     with sessions() as session:
-        if session.get_bind().dialect.name == "postgresql":
+        bind = session.get_bind()
+        if bind.dialect.name == "postgresql":
             key = _advisory_key(name)
+            # a session-level lock belongs to one connection: keep that connection checked
+            # out for the whole block (a pooled one could be handed to the next caller);
+            # a killed process drops the connection and so releases the lock
             try:
-                # a session-level lock lives on this connection until unlocked or closed,
-                # so a killed process releases it automatically
-                got = session.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-                session.commit()
+                connection = bind.engine.connect()
+                got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+                is_taken = bool(got.scalar())
+                connection.commit()
             except SQLAlchemyError as exc:
                 raise StorageError(f"taking the lock {name} failed: {exc}") from exc
-            if not got:
-                raise busy
             try:
-                yield
+                if not is_taken:
+                    raise busy
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    connection.commit()
             finally:
-                session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                session.commit()
+                connection.close()
             return
         _take_lease(session, name, holder=holder, now=_naive(now), ttl=ttl, busy=busy)
         try:
