@@ -63,9 +63,11 @@ def test_a_failed_row_keeps_its_error_and_is_claimed_again(engine: Engine) -> No
 def test_the_builder_lock_refuses_a_second_holder_until_released(engine: Engine) -> None:
     sessions = session_factory(engine)
     with builder_lock(sessions, "digest-build:2026-W48:ja", holder="one", now=NOW):
-        with pytest.raises(StorageError, match="another migwatch process"):
-            with builder_lock(sessions, "digest-build:2026-W48:ja", holder="two", now=NOW):
-                pass
+        with (
+            pytest.raises(StorageError, match="another migwatch process"),
+            builder_lock(sessions, "digest-build:2026-W48:ja", holder="two", now=NOW),
+        ):
+            pass
         with builder_lock(sessions, "digest-build:2026-W48:en", holder="two", now=NOW):
             pass
     with builder_lock(sessions, "digest-build:2026-W48:ja", holder="two", now=NOW):
