@@ -206,6 +206,8 @@ def parse_date(value: str, tz: tzinfo, *, now: datetime | None = None) -> dateti
         return None
     if result.year < EARLIEST_YEAR:
         return None
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)  # a naive "now" is taken as UTC, like stored times
     if now is not None and result > now + MAX_AHEAD:
         return None
     return result

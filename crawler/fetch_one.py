@@ -173,7 +173,12 @@ def _read_capped(response: http.client.HTTPResponse, url: str, max_bytes: int) -
                 break
             raw_read += len(chunk)
             if coding == "deflate" and decoder is None:
-                raw = (chunk[0] & 0x0F) != 8
+                # A zlib header is CM=8 with a header checksum (RFC 1950 §2.2); servers
+                # that send raw deflate instead are common enough to accept.
+                wrapped = len(chunk) >= 2 and chunk[0] & 0x0F == 8 and (
+                    (chunk[0] << 8 | chunk[1]) % 31 == 0
+                )
+                raw = not wrapped
                 decoder = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
             if decoder is None:
                 body += chunk

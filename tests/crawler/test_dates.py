@@ -136,3 +136,7 @@ def test_impossible_dates_in_text_are_skipped_for_the_next_one() -> None:
 def test_text_without_a_date_gives_none() -> None:
     text = "IOM staff met 120 families in 2024 and plan 30 more visits; phone 03-1234-5678."
     assert find_date_in_text(text, TOKYO, now=NOW) is None
+
+
+def test_naive_now_is_taken_as_utc() -> None:
+    assert parse_date("2027年1月1日", TOKYO, now=datetime(2025, 6, 1)) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import socket
 import threading
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -199,3 +200,22 @@ def test_unreachable_port_is_a_clear_error() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(FetchError, match="cannot reach"):
         fetch(f"http://127.0.0.1:{port}/")
+
+
+@pytest.mark.parametrize("wbits", [15, -15])
+def test_deflate_body_is_decompressed_whether_zlib_wrapped_or_raw(wbits: int) -> None:
+    compressor = zlib.compressobj(wbits=wbits)
+    body = compressor.compress(PAGE) + compressor.flush()
+
+    class DeflateHandler(Handler):
+        def do_GET(self) -> None:
+            self.send_body(body, headers={"Content-Encoding": "deflate"})
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), DeflateHandler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        assert fetch(f"http://127.0.0.1:{httpd.server_address[1]}/").body == PAGE
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
