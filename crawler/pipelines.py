@@ -29,6 +29,7 @@ class StorePipeline:
         self.new: Counter[str] = Counter()
         self.seen: Counter[str] = Counter()
         self.waiting: dict[str, list[StoreSighting]] = defaultdict(list)
+        self.done: set[str] = set()
         self.store: CrawlStore | None = None
 
     @classmethod
@@ -56,17 +57,21 @@ class StorePipeline:
             else:
                 self.seen[item.source_key] += 1
         elif isinstance(item, SourceDone):
-            outcome = item.outcome
             key = item.source_key
-            store.record_outcome(
-                key, outcome, new_count=self.new.pop(key, 0), seen_count=self.seen.pop(key, 0)
-            )
+            # Sightings still waiting for another source's fetch will be recorded; they
+            # count as "seen again" for this source now.
+            waiting = sum(1 for group in self.waiting.values() for s in group
+                          if s.source_key == key)
+            self.done.add(key)
+            store.record_outcome(key, item.outcome, new_count=self.new.pop(key, 0),
+                                 seen_count=self.seen.pop(key, 0) + waiting)
         return item
 
     def _sighting(self, store: CrawlStore, sighting: StoreSighting) -> None:
         store.record_sighting(sighting.source_key, sighting.identity, sighting.url,
                               sighting.title)
-        self.seen[sighting.source_key] += 1
+        if sighting.source_key not in self.done:
+            self.seen[sighting.source_key] += 1
 
     def close_spider(self, spider: Spider | None = None) -> None:
         store = self.store

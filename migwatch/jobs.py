@@ -18,6 +18,9 @@ from config.schema import SourceConfig
 from crawler.process import ChildResult, run_crawl_child
 from db import store as db_store
 from db.queries import FetchSummary, run_fetches
+from config.themes import load_themes, themes_path
+from digest.tagging import TagRunSummary, tag_stored_articles
+from digest.themes import ThemeSet, compile_themes
 from migwatch.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -107,3 +110,13 @@ def collect(
                  fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
                  f" error={fetch.error!r}" if fetch.error else "")
     return CollectSummary(run_id=run_id, fetches=fetches, deferred=deferred, child=child)
+
+
+def load_theme_set(app: AppContext) -> ThemeSet:
+    """The user's themes (or the shipped ones), compiled for tagging."""
+    return compile_themes(load_themes(themes_path(app.config_path)))
+
+
+def tag(app: AppContext, *, retag_all: bool = False) -> TagRunSummary:
+    """Tag stored articles not yet tagged with the current themes (or all of them)."""
+    return tag_stored_articles(app.sessions, load_theme_set(app), retag_all=retag_all)

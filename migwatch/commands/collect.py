@@ -11,7 +11,7 @@ from rich.table import Table
 
 from migwatch.cli import cli
 from migwatch.context import AppContext
-from migwatch.jobs import CollectSummary, collect, select_sources
+from migwatch.jobs import CollectSummary, collect, select_sources, tag
 
 console = Console(highlight=False)
 STATUS_STYLE = {"ok": "green", "not_modified": "cyan", "unchanged": "cyan", "error": "red"}
@@ -45,6 +45,9 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
         summary = collect(app, keys, on_event=on_event,
                           log_level="INFO" if verbose > 1 else "ERROR")
     print_summary(summary)
+    tagged = tag(app)
+    if tagged.tagged:
+        console.print(f"tagged {tagged.tagged} articles, {tagged.with_themes} with a theme")
     if summary.child is not None and summary.child.returncode != 0:
         console.print(f"[red]the crawl stopped unexpectedly (exit {summary.child.returncode}); "
                       "what it stored is kept — run collect again[/]")
