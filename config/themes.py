@@ -73,12 +73,17 @@ class TermConfig(_Model):
 
     term: str = Field(min_length=1, description="The term as shown in reasons.")
     aliases: list[str] = Field(default_factory=list, description="Other spellings, any language.")
-    weight: float = Field(1.0, gt=0, description="Points per occurrence before field weights.")
-    case: Literal["auto", "exact", "any"] = Field(
-        "auto", description="auto: all-capital terms (IOM, UN) match exactly, others any case."
+    weight: float = Field(
+        default=1.0, gt=0, description="Points per occurrence before field weights."
     )
-    regex: bool = Field(False, description="term and aliases are regular expressions.")
-    inflect: bool = Field(True, description="English words also match -s/-es/'s forms.")
+    case: Literal["auto", "exact", "any"] = Field(
+        default="auto",
+        description="auto: all-capital terms (IOM, UN) match exactly, others any case.",
+    )
+    regex: bool = Field(
+        default=False, description="term and aliases are regular expressions."
+    )
+    inflect: bool = Field(default=True, description="English words also match -s/-es/'s forms.")
     context: list[Pattern] = Field(
         default_factory=list, description="Counts only if one of these is in the article."
     )
@@ -99,8 +104,8 @@ Term = Annotated[TermConfig, BeforeValidator(_term_item)]
 class FieldWeights(_Model):
     """How much an occurrence counts in each field."""
 
-    title: float = Field(2.0, ge=0)
-    body: float = Field(1.0, ge=0)
+    title: float = Field(default=2.0, ge=0)
+    body: float = Field(default=1.0, ge=0)
 
 
 class Examples(_Model):
@@ -124,7 +129,7 @@ class ThemeConfig(_Model):
         default_factory=list, description="Look-alike phrases; term hits inside them don't count."
     )
     weights: FieldWeights | None = None
-    threshold: float = Field(2.0, gt=0)
+    threshold: float = Field(default=2.0, gt=0)
     examples: Examples = Field(default_factory=Examples)
 
     def label_for(self, lang: str) -> str:
@@ -215,11 +220,13 @@ def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
         theme_id = theme.get("id")
         if isinstance(theme_id, str):
             if theme_id in seen:
-                add([*loc, "id"], f"duplicate theme id {theme_id!r} (first on line {seen[theme_id]})")
+                first = seen[theme_id]
+                add([*loc, "id"], f"duplicate theme id {theme_id!r} (first on line {first})")
             seen.setdefault(theme_id, line_of(root, [*loc, "id"]))
         terms = theme.get("terms")
         if not terms:
-            add([*loc, "terms"] if "terms" in theme else loc, "theme has no terms; add at least one")
+            where = [*loc, "terms"] if "terms" in theme else loc
+            add(where, "theme has no terms; add at least one")
         elif isinstance(terms, CommentedSeq):
             for t_index, term in enumerate(terms):
                 _check_term(term, [*loc, "terms", t_index], add)
