@@ -17,7 +17,7 @@ from digest.model import DeliveryReport
 from migwatch.cli import cli
 from migwatch.context import AppContext
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 STATUS_STYLE = {"sent": "green", "already-sent": "cyan", "dry-run": "cyan", "failed": "red"}
 
 

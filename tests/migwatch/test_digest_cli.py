@@ -1,0 +1,95 @@
+"""``migwatch digest`` end to end: files written, mail sent once, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from migwatch.cli import main
+from tests.digest.fixtures.setup import RECIPIENTS, seed
+from tests.digest.fixtures.smtp import smtp_server
+from tests.digest.fixtures.week import NOW
+
+BEN = RECIPIENTS[1]
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    recipients = "\n".join(f"    - {address}" for address in RECIPIENTS)
+    (folder / "migwatch.yaml").write_text(
+        "timezone: Asia/Tokyo\n"
+        "digest:\n"
+        "  language: ja\n"
+        f"  archive_dir: {tmp_path / 'archive'}\n"
+        "  max_per_theme: 7\n"
+        f"  recipients:\n{recipients}\n"
+        "smtp:\n"
+        "  host: 127.0.0.1\n"
+        f"  port: {port}\n"
+        "  starttls: false\n"
+        "  ssl: false\n"
+        "  sender: digest@migwatch.example.net\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def _run(engine: Engine, config: Path, *args: str) -> int:
+    url = engine.url.render_as_string(hide_password=False)
+    argv = ["--config", str(config), "--db", url, "digest", "--now", NOW.isoformat(), *args]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    code = stopped.value.code
+    return code if isinstance(code, int) else 1
+
+
+def test_digest_writes_the_archive_and_sends_once_per_recipient(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    with smtp_server(refuse={BEN}) as (server, port):
+        config = _config(tmp_path, port)
+        assert _run(engine, config, "--send") == 1  # one recipient refused
+        out = capsys.readouterr().out
+        assert "2026-W48: 11 articles, 7 stories" in out
+        assert "2026-W48.ja.html" in out and "feed.atom" in out
+        assert "failed" in out and "550" in out
+        server.refuse.clear()
+        assert _run(engine, config, "--send") == 0
+        assert "already-sent" in capsys.readouterr().out
+        assert _run(engine, config, "--send", "--lang", "en") == 0
+    assert [len(server.to(a)) for a in RECIPIENTS] == [2, 2, 2]  # one ja and one en each
+    archive = tmp_path / "archive"
+    for name in ("2026-W48.ja.html", "2026-W48.ja.txt", "2026-W48.en.html", "index.html",
+                 "feed.atom"):
+        assert (archive / name).is_file()
+
+
+def test_dry_run_writes_eml_files_to_the_outbox(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    config = _config(tmp_path, 1)
+    assert _run(engine, config, "--dry-run", "--out", str(tmp_path / "out")) == 0
+    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 3
+    assert "dry-run" in capsys.readouterr().out
+
+
+def test_a_bad_week_is_a_one_line_usage_error(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, 1)
+    assert _run(engine, config, "--week", "2026-48") == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: --week '2026-48' is not an ISO week; write it like 2026-W48"
+
+
+def test_the_current_week_can_be_built_and_is_shown_as_in_progress(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, 1)
+    assert _run(engine, config, "--week", "2026-W49") == 0
+    assert "2026-W49 (in progress)" in capsys.readouterr().out
