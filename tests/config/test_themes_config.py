@@ -1,0 +1,86 @@
+"""themes.yaml validation: every problem reported at once as file:line: field: message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.errors import ConfigError
+from config.themes import load_themes, themes_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BROKEN = """\
+themes:
+  - id: iom
+    label: {ja: IOM, en: IOM}
+    description: {ja: 説明, en: about}
+    colour: blue
+    terms:
+      - term: "IOM"
+  - id: bad
+    label: {ja: 悪い, en: bad}
+    description: {ja: 説明, en: about}
+    terms:
+      - term: "(unclosed"
+        regex: true
+  - id: empty
+    label: {ja: 空, en: empty}
+    description: {ja: 説明, en: about}
+    terms: []
+  - id: iom
+    label: {ja: 重複, en: dup}
+    description: {ja: 説明, en: about}
+    terms: [IOM]
+    exclude:
+      - regex: "[a-"
+"""
+
+
+def test_every_problem_is_reported_with_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "themes.yaml"
+    path.write_text(BROKEN, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_themes(path)
+    problems = info.value.problems
+    assert info.value.exit_code == 2
+    assert f"{path}:5: themes[0].colour: unknown key" in "\n".join(problems)
+    assert any(p.startswith(f"{path}:12: themes[1].terms[0].term: bad regular expression")
+               for p in problems)
+    assert any(p.startswith(f"{path}:17: themes[2].terms: theme has no terms") for p in problems)
+    assert any(p.startswith(f"{path}:18: themes[3].id: duplicate theme id 'iom'")
+               for p in problems)
+    assert any(p.startswith(f"{path}:23: themes[3].exclude[0].regex: bad regular expression")
+               for p in problems)
+    assert len(problems) == 5
+
+
+def test_a_theme_without_a_terms_key_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "themes.yaml"
+    path.write_text("themes:\n  - id: x\n    label: {ja: a, en: b}\n"
+                    "    description: {ja: a, en: b}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_themes(path)
+    assert info.value.problems == [f"{path}:2: themes[0]: theme has no terms; add at least one"]
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "themes.yaml"
+    path.write_text("themes:\n  - id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"themes.yaml:\d+: YAML syntax error"):
+        load_themes(path)
+
+
+def test_users_copy_wins_over_the_shipped_default(tmp_path: Path) -> None:
+    assert themes_path(tmp_path) == ROOT / "config" / "themes.yaml"
+    (tmp_path / "themes.yaml").write_text("themes: []\n", encoding="utf-8")
+    assert themes_path(tmp_path) == tmp_path / "themes.yaml"
+
+
+def test_shipped_themes_load_and_offer_labels_in_both_languages() -> None:
+    themes = load_themes(ROOT / "config" / "themes.yaml")
+    iom = themes.theme("iom")
+    assert "国際移住機関" in iom.label_for("ja")
+    assert "International Organization for Migration" in iom.label_for("en")
+    assert iom.description_for("ja") and iom.description_for("en")

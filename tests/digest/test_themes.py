@@ -1,0 +1,174 @@
+"""The theme rules: shipped examples, look-alikes, NFKC, both languages, the labelled set."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.themes import ThemesFile, load_themes
+from digest.themes import Reason, ThemeMatch, ThemeSet, compile_themes, explain_article, tag_article
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "config" / "themes.yaml"
+THEMES_FILE = load_themes(SHIPPED)
+THEMES = compile_themes(THEMES_FILE)
+EXAMPLES = [
+    (theme.id, text, True) for theme in THEMES_FILE.themes for text in theme.examples.match
+] + [(theme.id, text, False) for theme in THEMES_FILE.themes for text in theme.examples.no_match]
+
+
+def _ids(title: str, text: str, themes: ThemeSet = THEMES) -> set[str]:
+    return {m.theme_id for m in tag_article(title, text, themes)}
+
+
+def test_shipped_themes_have_the_required_ids_in_order() -> None:
+    assert THEMES.ids == (
+        "iom", "integration", "forums", "trafficking", "education", "refugees", "health",
+        "drivers", "funding", "family", "labour",
+    )
+    for theme in THEMES_FILE.themes:
+        assert theme.label_for("ja") and theme.label_for("en")
+        assert theme.examples.match and theme.examples.no_match
+
+
+@pytest.mark.parametrize(("theme_id", "text", "should_match"), EXAMPLES)
+def test_every_example_in_themes_yaml_behaves_as_written(
+    theme_id: str, text: str, should_match: bool
+) -> None:
+    assert (theme_id in _ids("", text)) is should_match
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "theme_id"),
+    [
+        ("Isle of Man TT", "The IOM government in Douglas closed roads for the races.", "iom"),
+        ("Nutrition", "The Institute of Medicine (IOM) panel on vitamin D met again.", "iom"),
+        ("Spring bird migration peaks", "Bird migration and migratory birds over the coast.",
+         "drivers"),
+        ("Cloud migration", "The data migration to the cloud displaced two legacy systems.",
+         "refugees"),
+        ("Drug trafficking trial", "He denied drug trafficking; traffickers moved cocaine.",
+         "trafficking"),
+        ("Wildlife trafficking", "Rangers fight wildlife trafficking of ivory.", "trafficking"),
+        ("Startup funding", "The startup raised a Series A funding round from venture capital.",
+         "funding"),
+        ("Sports funding cuts", "UK Sport announced funding cuts for rowing and fencing.",
+         "funding"),
+        ("地方移住が人気", "地方移住の相談が増え、県は移住支援金を増額した。", "integration"),
+        ("地方移住が人気", "地方移住の相談が増え、県は移住支援金を増額した。", "labour"),
+        ("帰宅難民", "大雪で帰宅難民が駅にあふれた。", "refugees"),
+    ],
+)
+def test_look_alikes_are_not_tagged(title: str, text: str, theme_id: str) -> None:
+    assert theme_id not in _ids(title, text)
+
+
+def test_full_width_text_is_folded_with_nfkc() -> None:
+    assert "iom" in _ids("ＩＯＭ、職員削減へ", "国際移住機関(ＩＯＭ)は職員を削減する。")
+    assert "funding" in _ids("ＩＯＭ faces ＦＵＮＤＩＮＧ ＣＵＴＳ", "The ＵＮ agency said so.")
+
+
+def test_acronyms_keep_their_case_and_english_matches_whole_words() -> None:
+    assert "iom" not in _ids("", "An iom of refugees is not a word we use.")
+    assert "iom" not in _ids("", "Biomass plants and IOMX refugees")
+    assert "refugees" in _ids("Refugees' camp", "Thousands of refugees crossed.")
+
+
+def test_japanese_matches_without_spaces_and_english_with_inflections() -> None:
+    assert "trafficking" in _ids("人身取引の被害者を保護", "警察は人身取引事件で女性を保護した。")
+    assert "refugees" in _ids("Asylum-seekers wait", "Two asylum seekers and refugees arrived.")
+
+
+def test_reasons_say_which_term_in_which_field_and_how_often() -> None:
+    matches = tag_article("IOM warns of funding cuts", "Funding cuts hit IOM and refugees. IOM said so.", THEMES)
+    iom = next(m for m in matches if m.theme_id == "iom")
+    assert Reason("IOM", "title", 1) in iom.reasons
+    assert Reason("IOM", "body", 2) in iom.reasons
+    assert iom.reason_line("en").startswith('"IOM" (title)')
+    assert '"IOM" (body ×2)' in iom.reason_line("en")
+    assert "「IOM」(見出し)" in iom.reason_line("ja")
+
+
+def test_matches_are_sorted_by_score_descending() -> None:
+    matches = tag_article("IOM", "国際移住機関は資金不足で人員削減と事業縮小を発表した。国連", THEMES)
+    scores = [m.score for m in matches]
+    assert scores == sorted(scores, reverse=True) and len(matches) >= 2
+    assert all(isinstance(m, ThemeMatch) for m in matches)
+
+
+def test_title_counts_more_than_body() -> None:
+    in_title = explain_article("Refugees arrive", "", THEMES)
+    in_body = explain_article("", "Refugees arrive", THEMES)
+    assert in_title[5].score > in_body[5].score
+
+
+def test_exclusions_that_fired_are_explained() -> None:
+    result = {e.theme_id: e for e in explain_article("", "drug trafficking", THEMES)}
+    assert result["trafficking"].exclusions == (Reason("drug trafficking", "body", 1),)
+    assert not result["trafficking"].is_match
+
+
+def test_version_is_stable_and_changes_only_with_the_rules() -> None:
+    again = compile_themes(load_themes(SHIPPED))
+    assert again.version == THEMES.version and len(THEMES.version) <= 64
+    data = THEMES_FILE.model_dump()
+    data["themes"][0]["label"]["en"] = "Another label"
+    relabelled = compile_themes(ThemesFile.model_validate(data))
+    assert relabelled.version == THEMES.version
+    data["themes"][0]["threshold"] = 9.0
+    changed = compile_themes(ThemesFile.model_validate(data))
+    assert changed.version != THEMES.version
+    assert changed.theme_versions["iom"] != THEMES.theme_versions["iom"]
+    assert changed.theme_versions["funding"] == THEMES.theme_versions["funding"]
+
+
+def _custom(rules: dict[str, object]) -> ThemeSet:
+    theme = {"id": "t", "label": {"ja": "テ", "en": "T"},
+             "description": {"ja": "説明", "en": "about"}, **rules}
+    return compile_themes(ThemesFile.model_validate({"themes": [theme]}))
+
+
+def test_require_groups_context_not_with_and_regex_terms() -> None:
+    themes = _custom({
+        "threshold": 1,
+        "require": [["alpha", "アルファ"]],
+        "terms": [
+            {"term": "beta"},
+            {"term": "gamma", "context": ["delta"]},
+            {"term": "eps", "not_with": ["zeta"]},
+            {"term": r"omega\d+", "regex": True},
+            {"term": "traffick*"},
+        ],
+    })
+    assert _ids("", "beta", themes) == set()
+    assert _ids("", "アルファ beta", themes) == {"t"}
+    assert _ids("", "alpha gamma", themes) == set()
+    assert _ids("", "alpha gamma delta", themes) == {"t"}
+    assert _ids("", "alpha eps zeta", themes) == set()
+    assert _ids("", "alpha omega42", themes) == {"t"}
+    assert _ids("", "alpha traffickers", themes) == {"t"}
+
+
+def _load_report_module() -> object:
+    spec = importlib.util.spec_from_file_location("themes_report", ROOT / "bench" / "themes_report.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["themes_report"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_labelled_set_scores_above_the_targets_in_each_language() -> None:
+    report_mod = _load_report_module()
+    items = report_mod.read_items([ROOT / "tests" / "data" / "themes_labelled.jsonl"])  # type: ignore[attr-defined]
+    assert len(items) >= 150
+    langs = {item["lang"] for item in items}
+    assert langs == {"ja", "en"}
+    report = report_mod.evaluate(items, THEMES)  # type: ignore[attr-defined]
+    for lang in ("ja", "en"):
+        micro = report.micro(lang)
+        assert micro.precision >= 0.85, (lang, micro)
+        assert micro.recall >= 0.80, (lang, micro)

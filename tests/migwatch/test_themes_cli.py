@@ -1,0 +1,102 @@
+"""The themes and tag commands, run through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import create_engine, select
+
+from db import create_db_engine, migrate, session_factory
+from db.models import Article, ArticleTag, Source
+from migwatch import cli as cli_module
+
+cli_module._register()
+
+
+def _run(args: list[str], tmp_path: Path, stdin: str | None = None) -> tuple[int, str]:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli_module.cli,
+        ["--config", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'db.sqlite3'}", *args],
+        input=stdin,
+        catch_exceptions=True,
+    )
+    return result.exit_code, result.output
+
+
+def test_themes_list_shows_every_theme_in_both_languages(tmp_path: Path) -> None:
+    code, out = _run(["themes", "list", "--lang", "ja"], tmp_path)
+    assert code == 0
+    assert "iom" in out and "labour" in out and "国際移住機関" in out
+
+
+def test_themes_test_explains_matches_scores_and_exclusions(tmp_path: Path) -> None:
+    code, out = _run(["themes", "test", "--title", "IOM cuts jobs",
+                      "Funding cuts at IOM hit refugees. Police also seized drug trafficking loot."],
+                     tmp_path)
+    assert code == 0
+    assert "iom" in out and "yes" in out and '"IOM" (title)' in out
+    assert "excluded" in out and "drug" in out
+
+
+def test_classify_adds_themes_and_reasons_to_each_line(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        json.dumps({"id": 1, "title": "IOM駐日事務所", "text": "人身取引被害者の帰国を支援した。"},
+                   ensure_ascii=False) + "\n"
+        + json.dumps({"id": 2, "title": "Stocks", "text": "Shares rose."}) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    code, _ = _run(["themes", "classify", "--jsonl", str(src), "--out", str(out)], tmp_path)
+    assert code == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert "人身取引" in lines[0]  # ensure_ascii=False
+    assert set(first["themes"]) == {"iom", "trafficking"}
+    assert first["reasons"]["iom"][0] == {"term": "IOM駐日事務所", "field": "title", "count": 1}
+    assert second["themes"] == [] and second["reasons"] == {}
+
+
+def test_a_broken_users_themes_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "themes.yaml").write_text("themes:\n  - id: x\n    colour: red\n",
+                                          encoding="utf-8")
+    code, _ = _run(["themes", "list"], tmp_path)
+    assert code != 0
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "migwatch", "--config", str(tmp_path), "themes", "list"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'themes.yaml'}:3: themes[0].colour: unknown key" in proc.stderr
+
+
+def test_tag_command_tags_stored_articles_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    code, _ = _run(["themes", "list"], tmp_path)  # no database needed
+    assert code == 0
+    engine = create_db_engine(url)
+    migrate(engine)
+    now = datetime(2026, 11, 2)
+    with session_factory(engine)() as session:
+        source = Source(key="s", name="S", kind="rss", url="http://127.0.0.1/f", created_at=now)
+        session.add(source)
+        session.flush()
+        session.add(Article(identity="a", content_hash="h", first_seen_at=now, source_id=source.id,
+                            title="UNHCR warns of refugee aid cuts", text="Refugees in camps."))
+        session.commit()
+    engine.dispose()
+    code, out = _run(["tag"], tmp_path)
+    assert code == 0 and "1" in out
+    check = create_engine(url)
+    with check.connect() as conn:
+        assert "refugees" in set(conn.execute(select(ArticleTag.theme_id)).scalars())
+    check.dispose()
+    code, out = _run(["tag"], tmp_path)
+    assert code == 0
