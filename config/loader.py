@@ -98,7 +98,7 @@ def validate_file(path: Path, root: Any, model: type[M]) -> M:
 
 
 def config_dir(explicit: str | Path | None) -> Path:
-    """The configuration directory: ``--config``, else ``$MIGWATCH_CONFIG``, else ``./migwatch-config``."""
+    """The config directory: ``--config``, else ``$MIGWATCH_CONFIG``, else ``./migwatch-config``."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("MIGWATCH_CONFIG")
@@ -114,7 +114,7 @@ def load_settings(directory: Path) -> Settings:
                 f"{directory}: configuration directory not found; "
                 "run `migwatch init` or pass --config DIR"
             )
-        return Settings()
+        return Settings.model_validate({})
     root = load_yaml(path)
     return validate_file(path, root, Settings)
 

@@ -61,7 +61,8 @@ def _entry_date(entry: Any, tz: tzinfo, now: datetime | None) -> datetime | None
     parsed = _first(entry, "published_parsed", "updated_parsed", "created_parsed")
     if parsed:
         try:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = parsed[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except (TypeError, ValueError):
             pass
     # feedparser knows no Japanese forms; try the raw strings with our own parser.

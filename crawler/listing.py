@@ -46,7 +46,9 @@ def parse_listing(
     try:
         nodes = page.css(selectors.item)
     except Exception as exc:  # cssselect raises several unrelated types for bad selectors
-        raise ParseError(f"listing.item selector {selectors.item!r} is not valid CSS: {exc}") from exc
+        raise ParseError(
+            f"listing.item selector {selectors.item!r} is not valid CSS: {exc}"
+        ) from exc
     if not nodes:
         raise ParseError(
             f"{url}: selector matched nothing (listing.item {selectors.item!r}); "
@@ -55,15 +57,16 @@ def parse_listing(
     items: list[ListingItem] = []
     seen: set[str] = set()
     for node in nodes:
-        link_node = node.css(selectors.link) if selectors.link else node
-        href = link_node.attrib.get("href") if link_node else None
+        link_nodes = node.css(selectors.link) if selectors.link else [node]
+        link_node = link_nodes[0] if link_nodes else node
+        href = link_node.attrib.get("href")
         if not href:
             href = node.css("a::attr(href)").get()
         link = canonicalize_url(href, url) if href else None
         if not link or link in seen:
             continue
         seen.add(link)
-        title_nodes = node.css(selectors.title) if selectors.title else link_node
+        title_nodes = node.css(selectors.title) if selectors.title else [link_node]
         title = _text(title_nodes[0]) if title_nodes else ""
         published = None
         if selectors.date:

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -53,7 +53,7 @@ class PublicOnlyResolver(CachingThreadedResolver):
     allow_private = False
     # Twisted replaces a resolver's exception by a generic DNS error on the way to the
     # download handler, so refusals are remembered here for the error message.
-    refusals: dict[str, str] = {}
+    refusals: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> Self:

@@ -46,7 +46,7 @@ def _local(tag: object) -> str:
 def _child_text(node: etree._Element, name: str) -> str:
     for child in node.iter():
         if _local(child.tag) == name and child.text:
-            return child.text.strip()
+            return str(child.text).strip()
     return ""
 
 

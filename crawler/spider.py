@@ -133,7 +133,6 @@ class CollectSpider(scrapy.Spider):
     """Collect new articles from the planned sources."""
 
     name = "collect"
-    custom_settings: dict[str, Any] = {}
 
     def __init__(self, plans: list[SourcePlan], app_settings: Settings, store: Any,
                  **kwargs: Any) -> None:
@@ -229,7 +228,7 @@ class CollectSpider(scrapy.Spider):
             source_pass.fail(classify_status(response.status),
                              describe_status(response.status, response.url))
             source_pass.retry_after_until = parse_retry_after(
-                response.headers.get(b"Retry-After", b"").decode("latin-1") or None,
+                _header(response, b"Retry-After"),
                 self.now(), self.app_settings.crawler.max_retry_after,
             )
             return
@@ -238,7 +237,8 @@ class CollectSpider(scrapy.Spider):
             body = gunzip(body, max_size=self._max_bytes(config.kind))
         digest = hashlib.sha256(body).hexdigest()
         if first:
-            if source_pass.plan.state.content_hash == digest and source_pass.plan.state.url == config.url:
+            state = source_pass.plan.state
+            if state.content_hash == digest and state.url == config.url:
                 source_pass.status = "unchanged"
                 return
             source_pass.etag = _header(response, b"ETag")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 
 import click
@@ -84,23 +85,21 @@ def _row_dict(row: ExportRow) -> dict[str, object]:
 def export(app: AppContext, fmt: str, since: str | None, out_path: str | None) -> None:
     """Export stored articles with their sightings and themes."""
     since_at = _parse_since(since)
-    stream = open(out_path, "w", encoding="utf-8", newline="") if out_path else sys.stdout
-    try:
-        with app.sessions() as session:
-            rows = export_articles(session, since_at)
-            if fmt == "jsonl":
-                for row in rows:
-                    stream.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")
-            else:
-                writer = csv.writer(stream)
-                writer.writerow(["canonical_url", "title", "text", "language", "author",
-                                 "published_at", "first_seen_at", "source_key", "sightings",
-                                 "themes"])
-                for row in rows:
-                    d = _row_dict(row)
-                    d["sightings"] = " ".join(row.sighting_keys)
-                    d["themes"] = " ".join(row.themes)
-                    writer.writerow(list(d.values()))
-    finally:
-        if out_path:
-            stream.close()
+    with ExitStack() as stack:
+        stream = (stack.enter_context(open(out_path, "w", encoding="utf-8", newline=""))
+                  if out_path else sys.stdout)
+        session = stack.enter_context(app.sessions())
+        rows = export_articles(session, since_at)
+        if fmt == "jsonl":
+            for row in rows:
+                stream.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")
+        else:
+            writer = csv.writer(stream)
+            writer.writerow(["canonical_url", "title", "text", "language", "author",
+                             "published_at", "first_seen_at", "source_key", "sightings",
+                             "themes"])
+            for row in rows:
+                d = _row_dict(row)
+                d["sightings"] = " ".join(row.sighting_keys)
+                d["themes"] = " ".join(row.themes)
+                writer.writerow(list(d.values()))
