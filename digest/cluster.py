@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,25 +54,19 @@ def normalise(text: str) -> str:
     return _NOISE.sub(" ", folded).strip()
 
 
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x3040 <= code <= 0x30FF  # kana
-        or 0x3400 <= code <= 0x9FFF  # CJK ideographs
-        or 0xAC00 <= code <= 0xD7AF  # hangul
-    )
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def shingles(text: str) -> set[bytes]:
     """Character shingles of normalised ``text`` (2 for CJK-heavy text, else 4)."""
-    letters = [ch for ch in text if not ch.isspace()]
+    letters = text.replace(" ", "")
     if not letters:
         return set()
-    cjk_share = sum(1 for ch in letters if _is_cjk(ch)) / len(letters)
-    size = 2 if cjk_share > 0.3 else 4
-    if cjk_share > 0.3:
+    is_cjk = len(_CJK.findall(letters)) / len(letters) > 0.3
+    size = 2 if is_cjk else 4
+    if is_cjk:
         # spaces carry no meaning in Japanese and vary between outlets
-        text = "".join(letters)
+        text = letters
     if len(text) <= size:
         return {text.encode()}
     return {text[i : i + size].encode() for i in range(len(text) - size + 1)}
@@ -99,7 +94,10 @@ def _link_similar(views: list[set[bytes]], threshold: float, groups: _Groups) ->
     present = [i for i, view in enumerate(views) if view]
     if len(present) < 2:
         return
-    hashes = MinHash.bulk([list(views[i]) for i in present], num_perm=NUM_PERM)
+    # crc32 is plenty for shingle hashing here and, unlike SHA-1, costs almost nothing
+    hashes = MinHash.bulk(
+        [list(views[i]) for i in present], num_perm=NUM_PERM, hashfunc=zlib.crc32
+    )
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     for position, minhash in zip(present, hashes, strict=True):
         lsh.insert(position, minhash)
