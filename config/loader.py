@@ -81,7 +81,7 @@ def validation_problems(path: Path, root: Any, exc: ValidationError) -> list[str
     for err in exc.errors():
         loc = [p for p in err["loc"] if isinstance(p, str | int)]
         # pydantic appends the tag of tagged unions / function validators; drop non-keys.
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs/configuration.md)"
         problems.append(f"{path}:{line_of(root, loc)}: {format_loc(loc)}: {msg}")

@@ -1,0 +1,108 @@
+"""Configuration errors name the file, the line and the field, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_settings, load_sources
+from config.schema import parse_duration
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def test_every_source_problem_is_reported_with_file_line_and_field(tmp_path: Path) -> None:
+    write(tmp_path, "sources.yaml", """\
+sources:
+  - key: good
+    name: Good
+    kind: feed
+    url: https://example.org/feed
+  - key: Bad Key
+    name: Bad
+    kind: rss
+    url: ftp://example.org/x
+  - key: typo
+    name: T
+    kind: feed
+    url: https://example.org/news
+    colour: blue
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_sources(tmp_path)
+    problems = caught.value.problems
+    path = tmp_path / "sources.yaml"
+    assert any(p.startswith(f"{path}:6: sources[1].key:") for p in problems), problems
+    assert any(p.startswith(f"{path}:8: sources[1].kind:") for p in problems), problems
+    assert any(p.startswith(f"{path}:9: sources[1].url:") and "http" in p for p in problems)
+    assert any(p.startswith(f"{path}:14: sources[2].colour: unknown key") for p in problems)
+
+
+def test_a_listing_source_without_selectors_is_explained(tmp_path: Path) -> None:
+    write(tmp_path, "sources.yaml", """\
+sources:
+  - key: ministry
+    name: Ministry
+    kind: listing
+    url: https://example.org/news
+""")
+    with pytest.raises(ConfigError, match=r"sources.yaml:2: sources\[0\]: a 'listing' source"):
+        load_sources(tmp_path)
+
+
+def test_duplicate_source_keys_are_reported_with_both_lines(tmp_path: Path) -> None:
+    write(tmp_path, "sources.yaml", """\
+sources:
+  - {key: a, name: A, kind: feed, url: "https://example.org/1"}
+  - {key: a, name: B, kind: feed, url: "https://example.org/2"}
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_sources(tmp_path)
+    assert "sources.yaml:3: sources[1].key: duplicate key 'a' (first used on line 2)" in str(
+        caught.value)
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    write(tmp_path, "migwatch.yaml", "crawler:\n  timeout_seconds: [1,\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    assert "migwatch.yaml:" in str(caught.value) and "YAML syntax error" in str(caught.value)
+
+
+def test_settings_errors_cover_nested_fields(tmp_path: Path) -> None:
+    write(tmp_path, "migwatch.yaml", """\
+timezone: Mars/Olympus
+crawler:
+  timeout_seconds: -1
+schedule:
+  tick: soon
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    text = "\n".join(caught.value.problems)
+    assert "migwatch.yaml:1: timezone:" in text
+    assert "migwatch.yaml:3: crawler.timeout_seconds:" in text
+    assert "migwatch.yaml:5: schedule.tick:" in text and "30s, 15m, 2h or 1d" in text
+
+
+def test_a_missing_settings_file_means_defaults(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path)
+    assert settings.timezone == "Asia/Tokyo"
+    assert settings.crawler.max_feed_bytes == 15 * 1024 * 1024
+    assert settings.crawler.max_page_bytes == 32 * 1024 * 1024
+
+
+def test_a_missing_config_directory_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="migwatch init"):
+        load_settings(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200),
+                                               ("1d", 86400), (45, 45)])
+def test_durations_are_written_with_units(text: str | int, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
