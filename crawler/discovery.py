@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -68,9 +68,11 @@ class ProbeResult:
     """What an address turned out to be and what it would give."""
 
     requested_url: str
+    feed_url: str  # the address to configure (before any redirect)
     page: FetchedPage  # the feed or sitemap document finally parsed
     kind: Kind
     title: str
+    language: str | None
     items: tuple[PreviewItem, ...]
     encoding: str
     landing: FetchedPage | None  # the web page the feed was discovered on, if any
@@ -130,8 +132,9 @@ def _as_feed(page: FetchedPage, tz: tzinfo, now: datetime | None) -> ProbeResult
     parsed = parse_feed(page.body, url=page.url, content_type=page.content_type, tz=tz, now=now)
     items = tuple(PreviewItem(e.title, e.link, e.published_at) for e in parsed.entries)
     encoding = decode_document(page.body, page.content_type, is_xml=True).encoding
-    return ProbeResult(page.url, page, "feed", parsed.title, items, encoding, None, (),
-                       parsed.warning)
+    language = next((e.language for e in parsed.entries if e.language), None)
+    return ProbeResult(page.url, page.url, page, "feed", parsed.title, language, items,
+                       encoding, None, (), parsed.warning)
 
 
 def _as_sitemap(
@@ -145,7 +148,9 @@ def _as_sitemap(
         parsed = parse_sitemap(fetch(parsed.child_sitemaps[0]).body, url=page.url, tz=tz, now=now)
     items = tuple(PreviewItem(e.title, e.link, e.published_at) for e in parsed.entries)
     encoding = decode_document(page.body, page.content_type, is_xml=True).encoding
-    return ProbeResult(page.url, page, "sitemap", title, items, encoding, None, (), None)
+    language = next((e.language for e in parsed.entries if e.language), None)
+    return ProbeResult(page.url, page.url, page, "sitemap", title, language, items, encoding,
+                       None, (), None)
 
 
 def _parse_document(
@@ -186,7 +191,7 @@ def probe_url(
     if not looks_like_html(page):
         result = _parse_document(page, kind, fetch, tz, now)
         if result is not None:
-            return result
+            return replace(result, requested_url=url, feed_url=url)
         wanted = kind or "feed or sitemap"
         raise ParseError(f"{page.url} is neither a {wanted} nor a web page; check the URL")
     if kind == "sitemap":
@@ -202,7 +207,8 @@ def probe_url(
         if result is None:
             raise ParseError(f"{chosen.url}, the feed {page.url} declares, is not a feed; "
                              "try another with --pick N")
-        return _with_landing(result, url, page, tuple(declared))
+        return replace(result, requested_url=url, feed_url=chosen.url, landing=page,
+                       discovered=tuple(declared))
     for guess in fallback_feed_urls(page.url):
         try:
             candidate = fetch(guess.url)
@@ -212,12 +218,7 @@ def probe_url(
             continue
         result = _parse_document(candidate, "feed", fetch, tz, now)
         if result is not None:
-            return _with_landing(result, url, page, (guess,))
+            return replace(result, requested_url=url, feed_url=guess.url, landing=page,
+                           discovered=(guess,))
     raise _no_feed(page.url)
 
-
-def _with_landing(
-    result: ProbeResult, url: str, landing: FetchedPage, discovered: tuple[DiscoveredFeed, ...]
-) -> ProbeResult:
-    return ProbeResult(url, result.page, result.kind, result.title, result.items,
-                       result.encoding, landing, discovered, result.warning)

@@ -20,7 +20,7 @@ from migwatch.context import AppContext
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag",
+    "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag", "sources",
 )
 
 
