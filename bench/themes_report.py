@@ -117,7 +117,7 @@ def evaluate(items: Sequence[dict[str, object]], themes: ThemeSet) -> Report:
 
 def print_report(report: Report, ids: Sequence[str]) -> None:
     """Print the tables, one per language, then the overall one."""
-    langs = sorted(k for k in report.items if k != "all") + ["all"]
+    langs = [*sorted(k for k in report.items if k != "all"), "all"]
     for lang in langs:
         print(f"\n== {lang} ({report.items[lang]} items) ==")
         print(f"{'theme':<13}{'P':>7}{'R':>7}{'F1':>7}{'tp':>5}{'fp':>5}{'fn':>5}")

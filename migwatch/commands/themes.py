@@ -146,7 +146,7 @@ def classify(app: AppContext, jsonl: Path, out: Path | None, themes_file: Path |
     source = str(jsonl)
     try:
         handle: IO[str] = (
-            sys.stdin if source == "-" else jsonl.open(encoding="utf-8")  # noqa: SIM115
+            sys.stdin if source == "-" else jsonl.open(encoding="utf-8")
         )
     except OSError as exc:
         raise ConfigError(f"{jsonl}: cannot be read: {exc.strerror}") from exc
