@@ -8,7 +8,8 @@
      ├── ParseError        a download was not the feed, sitemap or listing it should be
      ├── ExtractError      an article page gave no usable text
      ├── StorageError      the database refused or is unreachable
-     └── DeliveryError     a digest could not be written or mailed
+     ├── DeliveryError     a digest could not be written or mailed
+     └── AlreadyRunningError  another ``migwatch serve`` holds this database (exit 2)
 
 Library errors are translated into these at the seam where they occur, with
 ``raise ... from exc``.  "Not modified" is a value, never an error.  Every message is one
@@ -54,3 +55,9 @@ class StorageError(MigwatchError):
 
 class DeliveryError(MigwatchError):
     """A digest could not be written to the archive or sent by mail."""
+
+
+class AlreadyRunningError(MigwatchError):
+    """Another scheduler already runs against this database."""
+
+    exit_code = 2

@@ -164,7 +164,11 @@ class ScheduleSettings(_Model):
         timedelta(hours=12), description="How late a missed digest run may still start."
     )
     pause_after_failures: float = Field(
-        10.0, gt=0, description="Weighted hard failures after which a source is paused."
+        10.0, gt=0,
+        description="Weighted failures (hard 1, soft 0.5, temporary 0.25) that pause a source.",
+    )
+    probe_interval: Duration = Field(
+        timedelta(days=1), description="How often a paused source is tried again."
     )
 
     @field_validator("digest_cron")

@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         plans = [SourcePlan(configs[key], states[key]) for key in args.source
                  if key in configs and key in states]
         store = CrawlStore(sessions, {k: s.id for k, s in states.items()}, args.run_id,
+                           schedule=settings.schedule,
+                           fixed_intervals={k: c.interval for k, c in configs.items()},
                            events=sys.stdout)
     except MigwatchError as exc:
         print(f"error: {exc}", file=sys.stderr)

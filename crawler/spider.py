@@ -11,6 +11,7 @@ the new validators) to storage: validators are never saved before the articles a
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +105,7 @@ class SourcePass:
     content_hash: str | None = None
     retry_after_until: datetime | None = None
     ttl_seconds: float | None = None
+    max_age_seconds: float | None = None
     is_finished: bool = False
     visited: set[str] = field(default_factory=set)
 
@@ -120,6 +122,7 @@ class SourcePass:
             pages_fetched=self.pages, error=self.error, error_kind=self.error_kind,
             etag=self.etag, last_modified=self.last_modified, content_hash=self.content_hash,
             retry_after_until=self.retry_after_until, ttl_seconds=self.ttl_seconds,
+            max_age_seconds=self.max_age_seconds,
         )
 
 
@@ -220,6 +223,7 @@ class CollectSpider(scrapy.Spider):
         first = response.meta.get("first", False)
         if first:
             source_pass.http_status = response.status
+            source_pass.max_age_seconds = _max_age(_header(response, b"Cache-Control"))
         if response.status == 304:
             if first:
                 source_pass.status = "not_modified"
@@ -372,6 +376,14 @@ class CollectSpider(scrapy.Spider):
             source_pass.error = f"collection stopped before the source was finished ({reason})"
             outcomes.append(source_pass.outcome(self.now()))
         return outcomes
+
+
+def _max_age(cache_control: str | None) -> float | None:
+    """``max-age`` of a Cache-Control header (RFC 9111 §5.2.2.1), if any."""
+    if not cache_control:
+        return None
+    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", cache_control, re.IGNORECASE)
+    return float(match.group(1)) if match else None
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -263,6 +263,16 @@ class SourceOutcome:
     content_hash: str | None = None
     retry_after_until: datetime | None = None
     ttl_seconds: float | None = None
+    max_age_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class HealthAfter:
+    """A source's health counters after an outcome was recorded."""
+
+    failure_score: float
+    consecutive_failures: int
+    poll_interval_seconds: float | None
 
 
 FAILURE_WEIGHTS = {"hard": 1.0, "soft": 0.5, "temporary": 0.25}
@@ -270,7 +280,7 @@ FAILURE_WEIGHTS = {"hard": 1.0, "soft": 0.5, "temporary": 0.25}
 
 def record_outcome(
     session: Session, source_id: int, outcome: SourceOutcome, run_id: int | None
-) -> None:
+) -> HealthAfter:
     """Write the fetch log row and update the source's validators and health."""
     source = session.get(Source, source_id)
     if source is None:
@@ -304,7 +314,32 @@ def record_outcome(
             error=outcome.error, error_kind=outcome.error_kind,
         )
     )
+    health = HealthAfter(source.failure_score, source.consecutive_failures,
+                         source.poll_interval_seconds)
     session.commit()
+    return health
+
+
+def set_schedule(session: Session, source_id: int, *, next_check_at: datetime,
+                 interval_seconds: float, state: str) -> None:
+    """Store when a source is next due, its polling interval and its state."""
+    session.execute(
+        update(Source).where(Source.id == source_id).values(
+            next_check_at=utc_naive(next_check_at), poll_interval_seconds=interval_seconds,
+            state=state,
+        )
+    )
+    session.commit()
+
+
+def due_source_keys(session: Session, keys: Sequence[str], now: datetime) -> list[str]:
+    """Those of ``keys`` whose next check has come (or was never planned), in order."""
+    moment = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    rows = session.execute(
+        select(Source.key, Source.next_check_at).where(Source.key.in_(list(keys)))
+    ).all()
+    due = {key for key, next_at in rows if next_at is None or next_at <= moment}
+    return [key for key in keys if key in due]
 
 
 def start_run(session: Session, kind: str, now: datetime) -> int:
