@@ -54,7 +54,7 @@ from migwatch.sources_file import (
     set_enabled,
 )
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 ADD_PREVIEW_ITEMS = 5
 CHECK_PREVIEW_ITEMS = 10
 
@@ -98,14 +98,13 @@ def _when(moment: datetime | None, settings: Settings) -> str:
 
 
 def _print_items(items: Sequence[PreviewItem], limit: int, settings: Settings) -> None:
-    table = Table(title=f"first {min(limit, len(items))} of {len(items)} items "
-                  f"({settings.timezone})", title_justify="left")
-    for column in ("date", "title", "link"):
-        table.add_column(column, overflow="fold")
+    # Plain lines rather than a table: titles and links stay whole and copyable at any width.
+    console.print(f"first {min(limit, len(items))} of {len(items)} items "
+                  f"(dates in {settings.timezone}):")
     for item in items[:limit]:
-        table.add_row(_when(item.published_at, settings), escape(item.title or "(no title)"),
-                      escape(item.link or "—"))
-    console.print(table)
+        console.print(f"  {_when(item.published_at, settings):16}  "
+                      f"{escape(item.title or '(no title)')}")
+        console.print(f"  {'':16}  [dim]{escape(item.link or '—')}[/]")
 
 
 def _print_probe(result: ProbeResult, settings: Settings, limit: int) -> None:
