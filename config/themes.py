@@ -108,6 +108,26 @@ class FieldWeights(_Model):
     body: float = Field(default=1.0, ge=0)
 
 
+class ScoringConfig(_Model):
+    """How the position of a body hit and the spread of the hits are weighed.
+
+    The lead is the body's first paragraph, cut at ``lead`` characters.  A body term
+    first found in the lead counts fully; one first found later counts less and less,
+    down to ``late`` at the very end.  With ``spread``, a theme also needs evidence that
+    the article is about it, not a passing mention: a hit in the title or the lead, or
+    body hits in at least two different sentences.  ``lead: 0``, ``late: 1`` and
+    ``spread: false`` give the position-blind scoring of earlier versions.
+    """
+
+    lead: int = Field(default=300, ge=0, description="Characters of the lead paragraph, at most.")
+    late: float = Field(
+        default=0.5, ge=0, le=1, description="Weight of a body term first seen at the very end."
+    )
+    spread: bool = Field(
+        default=True, description="Need a title or lead hit, or body hits in two sentences."
+    )
+
+
 class Examples(_Model):
     """Texts the rules must tag with the theme, and texts they must not."""
 
@@ -145,6 +165,7 @@ class ThemesFile(_Model):
     """The whole ``themes.yaml``: shared exclusions and weights, then the themes in order."""
 
     weights: FieldWeights = Field(default_factory=FieldWeights)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     exclude: list[Pattern] = Field(
         default_factory=list, description="Look-alikes that no theme's terms may match inside."
     )

@@ -15,8 +15,15 @@ How text is matched (see docs/themes.md):
   (``traffick*``).  Japanese is matched as it is written, without word boundaries.
 - A term hit inside an exclusion (``bird migration``, ``地方移住``, ``drug trafficking``)
   does not count, for that theme's terms, requirement groups and contexts.
-- Score = sum over terms and fields of weight × field weight × (1 + log2(count) / 2).
-  A theme matches when every requirement group has a hit and score >= threshold.
+- A name followed by its bracketed short form ("国際移住機関(IOM)", "... for Migration
+  (IOM)") is one mention: the bracketed hit is not counted again.
+- Score = sum over terms and fields of weight × field weight × position × (1 + log2(count)
+  / 2).  Position is 1 in the title and in the lead (the body's first paragraph, at most
+  ``scoring.lead`` characters); a body term first seen later counts less, linearly down to
+  ``scoring.late`` at the end of the body.
+- A theme matches when every requirement group has a hit, score >= threshold and (with
+  ``scoring.spread``) the article is about it rather than mentioning it in passing: a hit
+  in the title or the lead, or body hits in at least two different sentences.
 
 Every literal of every theme is searched in one Aho–Corasick pass over the lower-cased
 text; regular expressions (rare) run as one combined pattern per case mode.
@@ -35,15 +42,26 @@ from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found]
 
-from config.themes import Bilingual, FieldWeights, PatternConfig, TermConfig, ThemesFile
+from config.themes import (
+    Bilingual,
+    FieldWeights,
+    PatternConfig,
+    ScoringConfig,
+    TermConfig,
+    ThemesFile,
+)
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 FIELDS = ("title", "body")
 _FIELD_NAMES = {"en": {"title": "title", "body": "body"}, "ja": {"title": "見出し", "body": "本文"}}
 _QUOTES = ("’", "‘", "`", "ʼ")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _ACRONYM = re.compile(r"^[A-Z0-9][A-Z0-9&.\-/]*[A-Z0-9]$")
 _ENGLISH_END = re.compile(r"[a-z]$")
+# Where a sentence ends: Japanese and Western full stops, ! and ?, and line breaks.
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s)")
+# What may stand between a name and its bracketed short form: "国際移住機関(IOM)".
+_BRACKET_GAP = frozenset(" ([「『")
 
 # Roles a pattern plays for a theme.
 _TERM, _EXCLUDE, _REQUIRE, _CONTEXT, _NOT_WITH = range(5)
@@ -93,6 +111,7 @@ class ThemeExplanation:
     exclusions: tuple[Reason, ...]
     missing_groups: tuple[tuple[str, ...], ...]
     dropped_terms: tuple[str, ...]
+    passing_mention: bool = False  # score and groups were enough, but the hits were not
 
 
 @dataclass(frozen=True)
@@ -143,6 +162,7 @@ class ThemeSet:
     _patterns: tuple[_Pattern, ...] = field(repr=False)
     _automaton: Any = field(repr=False)
     _regexes: tuple[tuple[re.Pattern[str], dict[str, int], bool], ...] = field(repr=False)
+    _scoring: ScoringConfig = field(repr=False, default_factory=ScoringConfig)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -260,7 +280,7 @@ def compile_themes(themes: ThemesFile) -> ThemeSet:
     for item in themes.exclude:
         builder.item(item, (_GLOBAL, _EXCLUDE, 0, _display(item)))
     shared = {"engine": ENGINE_VERSION, "exclude": [_dump(i) for i in themes.exclude],
-              "weights": themes.weights.model_dump()}
+              "weights": themes.weights.model_dump(), "scoring": themes.scoring.model_dump()}
     compiled: list[CompiledTheme] = []
     rules: list[_Rules] = []
     versions: dict[str, str] = {}
@@ -295,6 +315,7 @@ def compile_themes(themes: ThemesFile) -> ThemeSet:
         _patterns=tuple(builder.patterns),
         _automaton=builder.automaton(),
         _regexes=builder.compiled_regexes(),
+        _scoring=themes.scoring,
     )
 
 
@@ -349,7 +370,31 @@ _SideHits = list[list[tuple[int, int, str, str, int, int]]]
 _Excluded = dict[tuple[int, str], list[tuple[int, int, str]]]
 
 
-def _collect(title: str, text: str, themes: ThemeSet) -> tuple[_TermHits, _SideHits, _Excluded]:
+@dataclass(frozen=True)
+class _Article:
+    """The normalised fields of one article and where its lead ends."""
+
+    title: str
+    body: str
+    lead_end: int  # body offsets below this are in the lead
+
+    def text(self, field_name: str) -> str:
+        return self.title if field_name == "title" else self.body
+
+
+def _lead_end(body: str, limit: int) -> int:
+    """End of the lead: the body's first paragraph, at most ``limit`` characters."""
+    if limit <= 0:
+        return 0
+    start = len(body) - len(body.lstrip())
+    newline = body.find("\n", start)
+    end = len(body) if newline < 0 else newline
+    return min(end, start + limit)
+
+
+def _collect(
+    title: str, text: str, themes: ThemeSet
+) -> tuple[_TermHits, _SideHits, _Excluded, _Article]:
     """Every hit of the article, split per theme into terms, side patterns and exclusions."""
     n_themes = len(themes.themes)
     patterns = themes._patterns
@@ -357,10 +402,11 @@ def _collect(title: str, text: str, themes: ThemeSet) -> tuple[_TermHits, _SideH
     term_hits: list[list[tuple[int, str, str, int, int]]] = [[] for _ in range(n_themes)]
     side_hits: list[list[tuple[int, int, str, str, int, int]]] = [[] for _ in range(n_themes)]
     excluded: dict[tuple[int, str], list[tuple[int, int, str]]] = defaultdict(list)
-    for field_name, raw in (("title", title), ("body", text)):
-        if not raw:
+    fields = {"title": normalise(title) if title else "", "body": normalise(text) if text else ""}
+    for field_name, norm in fields.items():
+        if not norm:
             continue
-        for pid, start, end in _scan(normalise(raw), themes):
+        for pid, start, end in _scan(norm, themes):
             for t_index, role, slot, name in patterns[pid].uses:
                 if role == _EXCLUDE:
                     excluded[(t_index, field_name)].append((start, end, name))
@@ -368,17 +414,27 @@ def _collect(title: str, text: str, themes: ThemeSet) -> tuple[_TermHits, _SideH
                     term_hits[t_index].append((slot, name, field_name, start, end))
                 else:
                     side_hits[t_index].append((role, slot, name, field_name, start, end))
-    return term_hits, side_hits, excluded
+    article = _Article(fields["title"], fields["body"],
+                       _lead_end(fields["body"], themes._scoring.lead))
+    return term_hits, side_hits, excluded, article
 
 
 def explain_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeExplanation, ...]:
     """What every theme's rules decided for this article, in display order."""
-    term_hits, side_hits, excluded = _collect(title, text, themes)
+    term_hits, side_hits, excluded, article = _collect(title, text, themes)
     return tuple(
         _decide(t_index, theme, themes._rules[t_index], term_hits[t_index],
-                side_hits[t_index], excluded)
+                side_hits[t_index], excluded, article, themes._scoring)
         for t_index, theme in enumerate(themes.themes)
     )
+
+
+def _bracketed(text: str, previous_end: int, start: int) -> bool:
+    """True when only spaces and an opening bracket separate two hits: "機関(IOM)"."""
+    gap = start - previous_end
+    if gap < 1 or gap > 3:
+        return False
+    return all(c in _BRACKET_GAP for c in text[previous_end:start])
 
 
 def _inside(spans: list[tuple[int, int, str]], start: int, end: int) -> str | None:
@@ -395,6 +451,8 @@ def _decide(
     term_hits: list[tuple[int, str, str, int, int]],
     side_hits: list[tuple[int, int, str, str, int, int]],
     excluded: dict[tuple[int, str], list[tuple[int, int, str]]],
+    article: _Article,
+    scoring: ScoringConfig,
 ) -> ThemeExplanation:
     spans = {f: excluded.get((_GLOBAL, f), []) + excluded.get((t_index, f), []) for f in FIELDS}
     fired: dict[tuple[str, str], int] = defaultdict(int)
@@ -431,6 +489,11 @@ def _decide(
     # ("難民" inside "難民認定", "displaced" inside "displaced families") is not counted.
     term_hits = sorted(term_hits, key=lambda h: (h[2], h[3], -h[4]))
     cover_field, cover_end = "", -1
+    last_field, last_end = "", -1  # the last hit that counted
+    position: dict[int, float] = {}  # body term -> weight of its first position
+    body, lead_end, late = article.body, article.lead_end, scoring.late
+    in_title = in_lead = False
+    first_body = last_body = -1
     for slot, name, field_name, start, end in term_hits:
         if not kept(field_name, start, end):
             continue
@@ -440,12 +503,28 @@ def _decide(
         if slot in vetoed or (slot in rules.gated and slot not in context_ok):
             dropped.add(rules.term_names[slot])
             continue
+        if field_name == last_field and _bracketed(article.text(field_name), last_end, start):
+            last_end = end  # "国際移住機関(IOM)": the short form is the same mention
+            continue
+        last_field, last_end = field_name, end
         counts[(slot, field_name)] += 1
         alias_counts[(slot, name, field_name)] += 1
+        if field_name == "title":
+            in_title = True
+            continue
+        if first_body < 0:
+            first_body = start
+        last_body = start
+        if start < lead_end:
+            in_lead = True
+            position.setdefault(slot, 1.0)
+        elif slot not in position:
+            position[slot] = late + (1.0 - late) * (1.0 - start / len(body))
     score = 0.0
     for (slot, field_name), count in counts.items():
-        field_weight = rules.weights[0] if field_name == "title" else rules.weights[1]
-        score += rules.term_weights[slot] * field_weight * _saturate(count)
+        title_hit = field_name == "title"
+        weight = rules.weights[0] if title_hit else rules.weights[1] * position[slot]
+        score += rules.term_weights[slot] * weight * _saturate(count)
     ranked = sorted(
         alias_counts.items(),
         key=lambda kv: (kv[0][2] != "title", -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
@@ -453,27 +532,34 @@ def _decide(
     reasons = tuple(Reason(name, field_name, count) for (_s, name, field_name), count in ranked)
     missing = tuple(g for i, g in enumerate(rules.groups) if i not in groups_hit)
     score = round(score, 3)
+    is_match = bool(reasons) and not missing and score >= rules.threshold
+    passing = False
+    if is_match and scoring.spread and not (in_title or in_lead):
+        # Body hits outside the lead must at least span two sentences.
+        passing = _SENTENCE_END.search(body, first_body, last_body) is None
+        is_match = not passing
     return ThemeExplanation(
         theme_id=theme.id,
-        is_match=bool(reasons) and not missing and score >= rules.threshold,
+        is_match=is_match,
         score=score,
         threshold=rules.threshold,
         reasons=reasons,
         exclusions=tuple(Reason(n, f, c) for (n, f), c in sorted(fired.items())),
         missing_groups=missing,
         dropped_terms=tuple(sorted(dropped)),
+        passing_mention=passing,
     )
 
 
 def tag_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeMatch, ...]:
     """The themes this article matches, highest score first, with the reasons."""
-    term_hits, side_hits, excluded = _collect(title, text, themes)
+    term_hits, side_hits, excluded, article = _collect(title, text, themes)
     matches = []
     for t_index, theme in enumerate(themes.themes):
         if not term_hits[t_index]:  # no term, no match: skip the bookkeeping
             continue
         result = _decide(t_index, theme, themes._rules[t_index], term_hits[t_index],
-                         side_hits[t_index], excluded)
+                         side_hits[t_index], excluded, article, themes._scoring)
         if result.is_match:
             matches.append(ThemeMatch(result.theme_id, result.score, result.reasons))
     order = {theme_id: i for i, theme_id in enumerate(themes.ids)}
