@@ -84,3 +84,17 @@ def test_shipped_themes_load_and_offer_labels_in_both_languages() -> None:
     assert "国際移住機関" in iom.label_for("ja")
     assert "International Organization for Migration" in iom.label_for("en")
     assert iom.description_for("ja") and iom.description_for("en")
+
+
+def test_scoring_defaults_and_bounds(tmp_path: Path) -> None:
+    path = tmp_path / "themes.yaml"
+    theme = ("themes:\n  - id: x\n    label: {ja: a, en: b}\n    description: {ja: a, en: b}\n"
+             "    terms: [alpha]\n")
+    path.write_text(theme, encoding="utf-8")
+    scoring = load_themes(path).scoring
+    assert (scoring.lead, scoring.late, scoring.spread) == (300, 0.5, True)
+    path.write_text("scoring: {lead: -1, late: 2}\n" + theme, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_themes(path)
+    assert any("scoring.lead" in p for p in info.value.problems)
+    assert any("scoring.late" in p for p in info.value.problems)

@@ -172,3 +172,38 @@ def test_labelled_set_scores_above_the_targets_in_each_language() -> None:
         micro = report.micro(lang)
         assert micro.precision >= 0.85, (lang, micro)
         assert micro.recall >= 0.80, (lang, micro)
+
+
+def test_body_hits_count_less_the_later_they_come() -> None:
+    filler = "\n\n".join(["The weather was mild and markets were calm."] * 8)
+    early = explain_article("", f"Refugees arrived at the border.\n\n{filler}", THEMES)[5]
+    late = explain_article("", f"{filler}\n\nRefugees arrived at the border.", THEMES)[5]
+    assert early.score > late.score
+
+
+def test_hits_in_one_sentence_outside_the_lead_are_a_passing_mention() -> None:
+    lead = "The city council met on Monday to approve the budget.\n\n"
+    one = lead + "It noted that Japan granted refugee status to 300 people and will widen third-country resettlement."
+    two = lead + "Japan granted refugee status to 300 people. It will widen third-country resettlement."
+    result = explain_article("", one, THEMES)[5]
+    assert result.score >= result.threshold and result.passing_mention and not result.is_match
+    assert "refugees" in _ids("", two)
+    assert "refugees" in _ids("Refugees", one)  # a title hit is evidence enough
+
+
+def test_a_name_and_its_bracketed_acronym_are_one_mention() -> None:
+    both = explain_article("", "国際移住機関(IOM)は声明を出した。", THEMES)[0]
+    name = explain_article("", "国際移住機関は声明を出した。", THEMES)[0]
+    assert both.score == name.score
+    assert [r.term for r in both.reasons] == ["国際移住機関"]
+
+
+def test_position_blind_scoring_can_be_restored() -> None:
+    data = THEMES_FILE.model_dump()
+    data["scoring"] = {"lead": 0, "late": 1.0, "spread": False}
+    old = compile_themes(ThemesFile.model_validate(data))
+    assert old.version != THEMES.version
+    filler = "\n\n".join(["The council approved the budget for roads and parks."] * 6)
+    text = f"{filler}\n\nThe mayor said 300 refugees were granted third-country resettlement."
+    assert "refugees" in _ids("", text, old)
+    assert "refugees" not in _ids("", text)
