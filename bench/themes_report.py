@@ -7,7 +7,8 @@ Usage::
 Each line of a FILE is ``{"id", "lang", "title", "text", "themes": [ids]}``.  With no FILE,
 the labelled set ``tests/data/themes_labelled.jsonl`` is scored.  The report prints, per
 language and for all items together, P/R/F1 per theme and micro-averaged over themes;
-``--errors`` also lists every false positive and false negative with the reasons.
+``--errors`` also lists every false positive with the reasons and every false negative
+with its score against the threshold (and whether it was only a passing mention).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.themes import load_themes  # noqa: E402
-from digest.themes import ThemeSet, compile_themes, tag_article  # noqa: E402
+from digest.themes import ThemeSet, compile_themes, explain_article, tag_article  # noqa: E402
 
 DEFAULT_FILE = ROOT / "tests" / "data" / "themes_labelled.jsonl"
 DEFAULT_THEMES = ROOT / "config" / "themes.yaml"
@@ -110,8 +111,16 @@ def evaluate(items: Sequence[dict[str, object]], themes: ThemeSet) -> Report:
                 report.errors.append(
                     f"FP {item.get('id')} {m.theme_id} {m.score}: {m.reason_line('en')}"
                 )
-        for theme_id in sorted(expected - got):
-            report.errors.append(f"FN {item.get('id')} {theme_id}: {item.get('title')}")
+        missed = sorted(expected - got)
+        if missed:
+            why = {e.theme_id: e for e in explain_article(
+                str(item.get("title") or ""), str(item.get("text") or ""), themes)}
+        for theme_id in missed:
+            e = why.get(theme_id)
+            note = f" {e.score}/{e.threshold}" if e else ""
+            if e and e.passing_mention:
+                note += " passing mention"
+            report.errors.append(f"FN {item.get('id')} {theme_id}{note}: {item.get('title')}")
     return report
 
 
