@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from migwatch.context import AppContext  # noqa: E402
-from migwatch.jobs import collect  # noqa: E402
-from migwatch.sampleweb import SampleWeb  # noqa: E402
+from migwatch.context import AppContext
+from migwatch.jobs import collect
+from migwatch.sampleweb import SampleWeb
 
 PARAGRAPH = (
     "Delegates at the regional consultation discussed labour mobility, the protection of "
@@ -41,7 +41,8 @@ def build_web(root: Path, feeds: int, articles: int) -> None:
                          f"<guid>{{base}}{path}</guid>"
                          f"<pubDate>Tue, 24 Nov 2026 09:{a % 60:02d}:00 GMT</pubDate></item>")
             page = (f"<html lang='en'><head><title>{title}</title></head><body><article>"
-                    f"<h1>{title}</h1>" + f"<p>{PARAGRAPH * 4}</p>" * 6 + "</article></body></html>")
+                    f"<h1>{title}</h1>" + f"<p>{PARAGRAPH * 4}</p>" * 6
+                    + "</article></body></html>")
             target = root / f"f{f}" / f"a{a}.html"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(page, encoding="utf-8")

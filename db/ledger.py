@@ -119,6 +119,20 @@ def list_deliveries(session: Session, period: str, language: str) -> list[Delive
     return [_row(item) for item in rows]
 
 
+def is_issue_done(session: Session, period: str, language: str,
+                  recipients: Sequence[str]) -> bool:
+    """Whether an issue was built (complete) and reached every one of ``recipients``."""
+    built = session.scalars(
+        select(DigestIssue.is_complete).where(
+            DigestIssue.period == period, DigestIssue.language == language)
+    ).first()
+    if not built:
+        return False
+    sent = {row.recipient for row in list_deliveries(session, period, language)
+            if row.status == "sent"}
+    return set(recipients) <= sent
+
+
 def claim_delivery(session: Session, delivery_id: int, now: datetime) -> DeliveryRow | None:
     """Move a not-yet-sent row to ``sending`` (attempts + 1); None if sent or taken."""
     stamp = _naive(now)

@@ -20,7 +20,8 @@ from migwatch.context import AppContext
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag", "sources",
+    "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag", "schedule",
+    "sources",
 )
 
 

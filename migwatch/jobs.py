@@ -15,10 +15,10 @@ from typing import Any
 
 from config.errors import ConfigError
 from config.schema import SourceConfig
+from config.themes import load_themes, themes_path
 from crawler.process import ChildResult, run_crawl_child
 from db import store as db_store
 from db.queries import FetchSummary, run_fetches
-from config.themes import load_themes, themes_path
 from digest.tagging import TagRunSummary, tag_stored_articles
 from digest.themes import ThemeSet, compile_themes
 from migwatch.context import AppContext

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from config.errors import ConfigError
+from db.instance import read_lease
 from db.queries import ExportRow, export_articles, last_runs, source_health
 from migwatch.cli import cli
 from migwatch.context import AppContext
@@ -53,6 +54,20 @@ def status(app: AppContext) -> None:
         runs_table.add_row(run.kind, _when(run.started_at), _when(run.finished_at), run.status,
                            run.detail or "")
     console.print(runs_table)
+    lease = read_lease(app.engine)
+    if lease is None:
+        console.print("scheduler: not running (start it with `migwatch serve`)")
+    else:
+        detail = lease.detail
+        console.print(
+            f"scheduler: {lease.holder} since {lease.acquired_at:%Y-%m-%d %H:%M} UTC · "
+            f"{detail.get('cycles', 0)} cycles · last tick {detail.get('last_tick_at') or '—'} · "
+            f"next tick {detail.get('next_tick_at') or '—'} · "
+            f"next digest {detail.get('next_digest_at') or '—'}"
+            + (" · lease expired: it may have died" if lease.expires_at < datetime.now(UTC)
+               else ""),
+            markup=False,
+        )
 
 
 def _parse_since(value: str | None) -> datetime | None:

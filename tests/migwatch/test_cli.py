@@ -108,7 +108,7 @@ def collected(tmp_path: Path, db_url: str) -> Iterator[tuple[Path, str, SampleWe
 def test_export_jsonl_has_one_row_per_article_with_all_sightings(
     collected: tuple[Path, str, SampleWeb],
 ) -> None:
-    config, db_url, web = collected
+    config, db_url, _web = collected
     result = run("--config", str(config), "--db", db_url, "export", "--format", "jsonl")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]

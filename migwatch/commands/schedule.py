@@ -1,0 +1,52 @@
+"""``migwatch run`` (one cycle, for cron) and ``migwatch serve`` (the daemon)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from rich.console import Console
+
+from migwatch.cli import cli
+from migwatch.commands.collect import print_summary
+from migwatch.context import AppContext
+from migwatch.daemon import Daemon, Runner
+
+console = Console(highlight=False)
+
+
+@cli.command()
+@click.pass_obj
+def run(app: AppContext) -> int:
+    """One cycle for cron: collect due sources, tag, send the digest if due."""
+    result = Runner(app).cycle()
+    if result.collected is not None:
+        print_summary(result.collected)
+    else:
+        console.print("no source is due")
+    if result.tagged.tagged:
+        console.print(f"tagged {result.tagged.tagged} articles")
+    if result.digest is not None:
+        built = result.digest.built
+        console.print(f"digest {built.period}: {built.html_path}")
+        if result.digest.report is not None:
+            for outcome in result.digest.report.outcomes:
+                console.print(f"  {outcome.recipient}: {outcome.status}"
+                              + (f" ({outcome.error})" if outcome.error else ""), markup=False)
+    return 1 if result.has_failures else 0
+
+
+@cli.command()
+@click.pass_obj
+def serve(app: AppContext) -> int:
+    """Run the scheduler until SIGTERM or Ctrl-C: collect when due, send the digest weekly."""
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        # A daemon's log is its only voice: one line per source per cycle at INFO.
+        root.setLevel(logging.INFO)
+        for handler in root.handlers:
+            handler.setFormatter(logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        for noisy in ("apscheduler", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    return Daemon(app).serve()

@@ -1,0 +1,272 @@
+"""Running on its own: the cycle of ``migwatch run`` and the ``migwatch serve`` daemon.
+
+One cycle: collect the sources that are due (their next check lives in the database) →
+tag what was stored → build and send the digest if one is due and not yet delivered.  The
+daemon runs the same steps from one APScheduler 3 scheduler: a *tick* job looks for due
+sources every ``schedule.tick``; a *digest* job fires on ``schedule.digest_cron`` in the
+configured time zone, with ``coalesce``, ``max_instances=1`` and a misfire grace of
+``schedule.digest_misfire_grace`` (12 h by default), and on start the daemon catches up a
+digest it missed while it was down, within the same grace.  Crawls run in child
+processes; SIGTERM/SIGINT stop the child gracefully (it records what it finished) and
+the daemon exits 0.  The delivery ledger makes every send exactly-once per recipient, so
+a repeated fire, a restart or a second host cannot mail an issue twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from config.schema import ScheduleSettings
+from db import store as db_store
+from db.instance import InstanceLock
+from db.ledger import is_issue_done
+from digest.build import build_digest, load_theme_infos
+from digest.deliver import send_digest
+from digest.model import BuiltDigest, DeliveryReport
+from digest.periods import last_complete_week
+from digest.tagging import TagRunSummary
+from migwatch.context import AppContext
+from migwatch.jobs import CollectSummary, collect, spec_of, tag
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+def digest_trigger(schedule: ScheduleSettings, tz: Any) -> CronTrigger:
+    """The digest's cron trigger in the configured time zone."""
+    return CronTrigger.from_crontab(schedule.digest_cron, timezone=tz)
+
+
+def last_fire_before(trigger: CronTrigger, now: datetime, window: timedelta) -> datetime | None:
+    """The latest fire time of ``trigger`` in ``(now - window, now]``."""
+    now = now.astimezone(UTC)
+    moment = trigger.get_next_fire_time(None, now - window)
+    latest = None
+    while moment is not None and moment <= now:
+        latest = moment
+        # Step in UTC: adding to a local time on the night clocks go back steps by the
+        # wall clock and lands before the moment it started from.
+        moment = trigger.get_next_fire_time(moment, moment.astimezone(UTC) + timedelta(seconds=1))
+    return latest
+
+
+def due_digest_week(schedule: ScheduleSettings, tz: Any, now: datetime) -> str | None:
+    """The week whose digest is due now: the digest time passed less than a grace ago."""
+    fired = last_fire_before(digest_trigger(schedule, tz), now, schedule.digest_misfire_grace)
+    return None if fired is None else last_complete_week(fired, tz)
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """A digest built (and, with recipients, delivered)."""
+
+    built: BuiltDigest
+    report: DeliveryReport | None
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What one cycle did."""
+
+    collected: CollectSummary | None
+    tagged: TagRunSummary
+    digest: DigestRun | None
+
+    @property
+    def has_failures(self) -> bool:
+        """Whether a source or a recipient failed."""
+        failed_sources = bool(self.collected and self.collected.failed)
+        failed_mail = bool(self.digest and self.digest.report and self.digest.report.has_failures)
+        return failed_sources or failed_mail
+
+
+class Runner:
+    """The steps of a cycle, with an injectable clock."""
+
+    def __init__(self, app: AppContext, *, clock: Clock = utc_now) -> None:
+        self.app = app
+        self.clock = clock
+        self.child: subprocess.Popen[str] | None = None
+        self.stopping = threading.Event()
+
+    def due_keys(self, now: datetime) -> list[str]:
+        """Enabled sources whose next check has come."""
+        sources = self.app.sources
+        with self.app.sessions() as session:
+            db_store.sync_sources(session, [spec_of(s) for s in sources], now)
+            session.commit()
+            return db_store.due_source_keys(session, [s.key for s in sources if s.enabled], now)
+
+    def collect_due(self) -> CollectSummary | None:
+        """Collect the due sources, if any, in a crawl child."""
+        now = self.clock()
+        keys = self.due_keys(now)
+        if not keys or self.stopping.is_set():
+            return None
+        return collect(self.app, keys, now=now, on_child_start=self._remember_child)
+
+    def _remember_child(self, child: subprocess.Popen[str]) -> None:
+        self.child = child
+
+    def send_due_digest(self) -> DigestRun | None:
+        """Build and send the due week's digest unless it already reached everyone."""
+        now = self.clock()
+        settings = self.app.settings
+        week = due_digest_week(settings.schedule, settings.tz, now)
+        if week is None:
+            return None
+        return self.send_week(week, now)
+
+    def send_week(self, week: str, now: datetime) -> DigestRun | None:
+        """Build ``week`` in the configured language and mail it once per recipient."""
+        settings = self.app.settings
+        language = settings.digest.language
+        recipients = settings.digest.recipients
+        with self.app.sessions() as session:
+            if is_issue_done(session, week, language, recipients):
+                return None
+        built = build_digest(self.app.sessions, settings, load_theme_infos(self.app.config_path),
+                             week=week, language=language, now=now)
+        report = None
+        if recipients:
+            report = send_digest(self.app.sessions, settings, built, now=now)
+        log.info("digest period=%s language=%s articles=%d stories=%d status=%s", week,
+                 language, built.article_count, built.story_count,
+                 "failed" if report and report.has_failures else "ok")
+        return DigestRun(built, report)
+
+    def cycle(self) -> CycleResult:
+        """One full cycle: collect due sources → tag → digest if due."""
+        collected = self.collect_due()
+        tagged = tag(self.app)
+        return CycleResult(collected, tagged, self.send_due_digest())
+
+    def stop_child(self, grace_seconds: float = 4.0) -> None:
+        """Stop a running crawl: SIGTERM (graceful), again, then SIGKILL."""
+        child = self.child
+        if child is None or child.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGTERM, 2.0)):
+            child.send_signal(sig)
+            try:
+                child.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+        child.kill()
+
+
+class Daemon:
+    """``migwatch serve``: one scheduler, one instance per database, clean stops."""
+
+    def __init__(self, app: AppContext, *, clock: Clock = utc_now) -> None:
+        self.app = app
+        self.runner = Runner(app, clock=clock)
+        self.clock = clock
+        settings = app.settings
+        self.heartbeat_seconds = min(30.0, settings.schedule.tick.total_seconds())
+        self.lock = InstanceLock(app.engine, ttl=timedelta(
+            seconds=max(90.0, 3 * self.heartbeat_seconds)))
+        self.scheduler = BackgroundScheduler(timezone=settings.tz)
+        self.stopped = threading.Event()
+        self.cycles = 0
+        self.last_tick_at: datetime | None = None
+        self.last_digest_at: datetime | None = None
+
+    def tick(self) -> None:
+        """The tick job: collect due sources and tag."""
+        if self.stopped.is_set():
+            return
+        summary = self.runner.collect_due()
+        if self.stopped.is_set():
+            return
+        tagged = tag(self.app)
+        self.cycles += 1
+        self.last_tick_at = self.clock()
+        log.info("cycle=%d sources=%d new=%d tagged=%d", self.cycles,
+                 len(summary.fetches) if summary else 0, summary.new_count if summary else 0,
+                 tagged.tagged)
+        self.heartbeat()
+
+    def digest(self) -> None:
+        """The digest job: the last complete week, once per recipient."""
+        if self.stopped.is_set():
+            return
+        now = self.clock()
+        self.runner.send_week(last_complete_week(now, self.app.settings.tz), now)
+        self.last_digest_at = now
+        self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """Renew the instance lease and publish the last and next runs for ``status``."""
+        detail: dict[str, Any] = {"cycles": self.cycles}
+        for name, value in (("last_tick_at", self.last_tick_at),
+                            ("last_digest_at", self.last_digest_at)):
+            detail[name] = value.isoformat() if value else None
+        for job_id in ("tick", "digest"):
+            job = self.scheduler.get_job(job_id)
+            when = getattr(job, "next_run_time", None) if job else None
+            detail[f"next_{job_id}_at"] = when.astimezone(UTC).isoformat() if when else None
+        self.lock.heartbeat(self.clock(), detail)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        self.stopped.set()
+        self.runner.stopping.set()
+        threading.Thread(target=self.runner.stop_child, daemon=True).start()
+
+    def serve(self) -> int:
+        """Run until SIGTERM/SIGINT; return the exit code."""
+        settings = self.app.settings
+        self.lock.acquire(self.clock())
+        previous = {sig: signal.signal(sig, self._on_signal)
+                    for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            schedule = settings.schedule
+            self.scheduler.add_job(
+                self.tick, IntervalTrigger(seconds=schedule.tick.total_seconds()), id="tick",
+                max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+                misfire_grace_time=int(schedule.tick.total_seconds()) + 60)
+            self.scheduler.add_job(
+                self.digest, digest_trigger(schedule, settings.tz), id="digest",
+                max_instances=1, coalesce=True,
+                misfire_grace_time=int(schedule.digest_misfire_grace.total_seconds()))
+            self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=self.heartbeat_seconds),
+                                   id="heartbeat", max_instances=1, coalesce=True)
+            self.scheduler.start()
+            log.info("serve status=started tick=%s digest_cron=%r timezone=%s",
+                     schedule.tick, schedule.digest_cron, settings.timezone)
+            # A digest missed while the daemon was down is sent now, within the grace.
+            self.scheduler.add_job(self.catch_up, id="catch-up", max_instances=1)
+            while not self.stopped.wait(1.0):
+                pass
+            self.scheduler.shutdown(wait=True)
+            log.info("serve status=stopped cycles=%d", self.cycles)
+            return 0
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.lock.release()
+
+    def catch_up(self) -> DigestRun | None:
+        """Send a digest whose time passed while the daemon was down (within the grace)."""
+        if self.stopped.is_set():
+            return None
+        return self.runner.send_due_digest()

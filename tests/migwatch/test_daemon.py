@@ -1,0 +1,165 @@
+"""The scheduler's decisions with the clock injected: catch-up, staleness, DST, lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select
+
+from db import session_factory
+from db.models import Source
+from digest.periods import last_complete_week
+from migwatch import sampleweb
+from migwatch.context import AppContext
+from migwatch.daemon import Daemon, Runner, digest_trigger, due_digest_week
+from migwatch.jobs import collect
+from migwatch.sampleweb import SampleWeb
+from tests.crawler.webfixture import build_site
+from tests.digest.fixtures.smtp import RecordingHandler, smtp_server
+from tests.digest.fixtures.week import seed_week
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+RECIPIENTS = ["aiko@ngo.example.org", "ben@press.example.com"]
+
+
+def write_app(directory: Path, db_url: str, *, port: int, timezone: str = "Asia/Tokyo",
+              cron: str = "0 8 * * mon", sources: str = "sources: []\n",
+              extra: str = "") -> AppContext:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sources.yaml").write_text(sources, encoding="utf-8")
+    (directory / "migwatch.yaml").write_text(f"""
+timezone: {timezone}
+crawler: {{download_delay_seconds: 0, timeout_seconds: 5, retries: 0}}
+network: {{allow_private: true}}
+digest:
+  recipients: {RECIPIENTS}
+  archive_dir: "{directory / 'archive'}"
+smtp: {{host: 127.0.0.1, port: {port}, starttls: false, sender: digest@example.net}}
+schedule: {{digest_cron: "{cron}", pause_after_failures: 3}}
+{extra}""", encoding="utf-8")
+    return AppContext(config_path=directory, db_url=db_url)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[RecordingHandler, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+def at_tokyo(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TOKYO).astimezone(UTC)
+
+
+def test_a_daemon_down_at_digest_time_and_back_three_hours_later_sends_once(
+    tmp_path: Path, engine: Engine, db_url: str, smtp: tuple[RecordingHandler, int],
+) -> None:
+    handler, port = smtp
+    with session_factory(engine)() as session:
+        seed_week(session)
+    app = write_app(tmp_path / "config", db_url, port=port)
+    back = at_tokyo(2026, 11, 30, 11, 0)  # Monday 08:00 passed three hours ago
+    first = Daemon(app, clock=lambda: back).catch_up()
+    assert first is not None and first.built.period == "2026-W48"
+    assert sorted(r for m in handler.received for r in m.recipients) == sorted(RECIPIENTS)
+    # a restart an hour later, and the cron job firing late, send nothing more
+    assert Daemon(app, clock=lambda: back + timedelta(hours=1)).catch_up() is None
+    Daemon(app, clock=lambda: back + timedelta(hours=2)).digest()
+    # three days later the issue is stale: nothing is sent again
+    assert Daemon(app, clock=lambda: back + timedelta(days=3)).catch_up() is None
+    assert len(handler.received) == 2
+    app.close()
+
+
+def test_a_daemon_back_only_after_three_days_does_not_send_a_stale_issue(
+    tmp_path: Path, db_url: str, smtp: tuple[RecordingHandler, int],
+) -> None:
+    handler, port = smtp
+    app = write_app(tmp_path / "config", db_url, port=port)
+    assert Daemon(app, clock=lambda: at_tokyo(2026, 12, 3, 9, 0)).catch_up() is None
+    assert handler.received == []
+    app.close()
+
+
+def test_the_grace_window_follows_the_configured_cron_and_zone() -> None:
+    app_schedule = AppContextless.schedule()
+    assert due_digest_week(app_schedule, TOKYO, at_tokyo(2026, 11, 30, 7, 59)) is None
+    assert due_digest_week(app_schedule, TOKYO, at_tokyo(2026, 11, 30, 8, 0)) == "2026-W48"
+    assert due_digest_week(app_schedule, TOKYO, at_tokyo(2026, 11, 30, 19, 59)) == "2026-W48"
+    assert due_digest_week(app_schedule, TOKYO, at_tokyo(2026, 11, 30, 20, 1)) is None
+
+
+class AppContextless:
+    @staticmethod
+    def schedule():  # type: ignore[no-untyped-def]
+        from config.schema import ScheduleSettings
+
+        return ScheduleSettings.model_validate({})
+
+
+@pytest.mark.parametrize(("day", "fires"), [((2026, 10, 24), 2), ((2026, 3, 28), 1)],
+                         ids=["autumn-clocks-back", "spring-clocks-forward"])
+def test_across_a_daylight_saving_change_the_digest_is_sent_once(
+    tmp_path: Path, db_url: str, smtp: tuple[RecordingHandler, int],
+    day: tuple[int, int, int], fires: int,
+) -> None:
+    handler, port = smtp
+    berlin = ZoneInfo("Europe/Berlin")
+    # 02:30 on Sunday happens twice in autumn and not at all in spring.
+    app = write_app(tmp_path / "config", db_url, port=port, timezone="Europe/Berlin",
+                    cron="30 2 * * sun")
+    trigger = digest_trigger(app.settings.schedule, berlin)
+    start = datetime(*day, 12, tzinfo=berlin)
+    fire_times = []
+    moment = trigger.get_next_fire_time(None, start)
+    while moment is not None and moment < start + timedelta(days=1):
+        fire_times.append(moment)
+        moment = trigger.get_next_fire_time(moment, moment.astimezone(UTC) + timedelta(seconds=1))
+    assert len(fire_times) == fires
+    for fired in fire_times:
+        Daemon(app, clock=lambda fired=fired: fired).digest()  # type: ignore[misc]
+    weeks = {last_complete_week(f, berlin) for f in fire_times}
+    assert len(weeks) == 1
+    for recipient in RECIPIENTS:
+        assert len(handler.to(recipient)) == 1
+    app.close()
+
+
+def test_a_failing_source_is_paused_after_hard_failures_and_comes_back_by_itself(
+    tmp_path: Path, db_url: str, smtp: tuple[RecordingHandler, int],
+) -> None:
+    _, port = smtp
+    build_site(tmp_path / "web")
+    with SampleWeb(tmp_path / "web") as web:
+        sources = (f'sources:\n  - {{key: wire, name: Sample wire, kind: feed, '
+                   f'url: "{web.base_url}/en/feed.rss", language: en}}\n')
+        app = write_app(tmp_path / "config", db_url, port=port, sources=sources)
+        web.route("/en/feed.rss", sampleweb.status(404))
+
+        def source_row() -> Source:
+            with app.sessions() as session:
+                row = session.scalars(select(Source).where(Source.key == "wire")).one()
+                session.expunge(row)
+                return row
+
+        for expected_failures in (1, 2, 3):
+            summary = collect(app)
+            assert summary.failed and "HTTP 404" in (summary.failed[0].error or "")
+            assert source_row().consecutive_failures == expected_failures
+        paused = source_row()
+        assert paused.state == "paused"
+        assert paused.next_check_at is not None
+        probe_time = paused.next_check_at.replace(tzinfo=UTC)
+        runner_now = Runner(app, clock=lambda: probe_time - timedelta(hours=1))
+        assert runner_now.due_keys(probe_time - timedelta(hours=1)) == []  # resting
+        # the server recovers; the daily probe finds it and the source is active again
+        web.route("/en/feed.rss", lambda request: web._serve_file(request))
+        probe = Runner(app, clock=lambda: probe_time + timedelta(minutes=1))
+        result = probe.collect_due()
+        assert result is not None and not result.failed
+        recovered = source_row()
+        assert (recovered.state, recovered.consecutive_failures) == ("active", 0)
+        app.close()
