@@ -75,7 +75,7 @@ class CrawlerSettings(_Model):
     """How politely and how carefully pages are downloaded."""
 
     user_agent: str = Field(
-        "migwatch/0.1 (+https://github.com/migwatch/migwatch; news monitoring)",
+        "migwatch/0.1 (news monitoring; set crawler.user_agent to name yourself and a contact)",
         description="User-Agent sent with every request; name yourself and a contact.",
     )
     download_delay_seconds: float = Field(
