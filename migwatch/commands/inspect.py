@@ -34,8 +34,9 @@ def status(app: AppContext) -> None:
         runs = last_runs(session)
     table = Table(title="sources (times in UTC)", title_justify="left")
     for column in ("source", "state", "last success", "last new", "failures", "articles",
-                   "next check", "last error"):
+                   "next check"):
         table.add_column(column)
+    problems = []
     for h in health:
         state = h.state if h.enabled else "disabled"
         if h.consecutive_failures and state == "active":
@@ -43,8 +44,15 @@ def status(app: AppContext) -> None:
         style = {"failing": "red", "paused": "yellow", "disabled": "dim"}.get(state, "green")
         table.add_row(h.key, f"[{style}]{state}[/]", _when(h.last_success_at),
                       _when(h.last_new_article_at), str(h.consecutive_failures),
-                      str(h.article_count), _when(h.next_check_at), h.last_error or "")
+                      str(h.article_count), _when(h.next_check_at))
+        if h.last_error and h.consecutive_failures:
+            problems.append(f"{h.key} ({state}): {h.last_error}")
     console.print(table)
+    if problems:
+        # Errors go below the table, one per line, so they stay readable in a narrow terminal.
+        console.print("last errors:")
+        for problem in problems:
+            console.print(f"  {problem}", markup=False)
     if not health:
         console.print("no sources stored yet: run `migwatch collect`")
     runs_table = Table(title="last runs (UTC)", title_justify="left")

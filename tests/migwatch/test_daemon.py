@@ -8,12 +8,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from db import session_factory
 from db.models import Source
-from digest.periods import last_complete_week
+from digest.build import build_digest, load_theme_infos
+from digest.periods import current_week, last_complete_week
 from migwatch import sampleweb
+from migwatch.cli import _register, cli
 from migwatch.context import AppContext
 from migwatch.daemon import Daemon, Runner, digest_trigger, due_digest_week
 from migwatch.jobs import collect
@@ -22,6 +25,7 @@ from tests.crawler.webfixture import build_site
 from tests.digest.fixtures.smtp import RecordingHandler, smtp_server
 from tests.digest.fixtures.week import seed_week
 
+_register()
 TOKYO = ZoneInfo("Asia/Tokyo")
 RECIPIENTS = ["aiko@ngo.example.org", "ben@press.example.com"]
 
@@ -151,6 +155,18 @@ def test_a_failing_source_is_paused_after_hard_failures_and_comes_back_by_itself
             assert source_row().consecutive_failures == expected_failures
         paused = source_row()
         assert paused.state == "paused"
+        # shown in `migwatch status` and in the digest's source-health section
+        status = CliRunner().invoke(cli, ["--config", str(app.config_path), "--db", db_url,
+                                          "status"])
+        row = next(ln for ln in status.output.splitlines() if ln.strip().startswith("│ wire"))
+        assert "paused" in row
+        assert "wire (paused): HTTP 404 from" in status.output
+        built = build_digest(app.sessions, app.settings, load_theme_infos(app.config_path),
+                             week=current_week(datetime.now(UTC), TOKYO), language="en",
+                             now=datetime.now(UTC), out_dir=tmp_path / "archive")
+        page = built.html_path.read_text(encoding="utf-8")
+        health = page[page.index("Sample wire") - 2000:page.index("Sample wire") + 2000]
+        assert "HTTP 404" in health
         assert paused.next_check_at is not None
         probe_time = paused.next_check_at.replace(tzinfo=UTC)
         runner_now = Runner(app, clock=lambda: probe_time - timedelta(hours=1))
