@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from config.errors import StorageError
 from db.models import Article, ArticleTag, Sighting, Source
+from db.times import utc_naive
 
 BACKFILL_DAYS = 7
 
@@ -78,14 +79,8 @@ class SourceHealth:
     created_at: datetime
 
 
-def _naive(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _window(start: datetime, end: datetime, backfill_days: int) -> Any:
-    start_n, end_n = _naive(start), _naive(end)
+    start_n, end_n = utc_naive(start), utc_naive(end)
     oldest = start_n - timedelta(days=backfill_days)
     return and_(
         Article.first_seen_at >= start_n,

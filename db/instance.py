@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from config.errors import AlreadyRunningError, StorageError
 from db.models import Lease
+from db.times import utc_naive
 
 SCHEDULER_LEASE = "scheduler"
 ADVISORY_KEY = 0x6D6977_01  # "miw" + 1: this application's scheduler
@@ -28,10 +29,6 @@ ADVISORY_KEY = 0x6D6977_01  # "miw" + 1: this application's scheduler
 def this_process() -> str:
     """Holder id: host and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _naive(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _is_dead_here(holder: str) -> bool:
@@ -105,7 +102,7 @@ class InstanceLock:
         self._pg = connection
 
     def _take_lease(self, now: datetime) -> None:
-        moment = _naive(now)
+        moment = utc_naive(now)
         values = {"holder": self.holder, "acquired_at": moment,
                   "expires_at": moment + self.ttl, "detail": {}}
         with self.engine.begin() as conn:
@@ -133,7 +130,7 @@ class InstanceLock:
 
     def heartbeat(self, now: datetime, detail: dict[str, Any]) -> None:
         """Renew the lease and record what the scheduler did and will do."""
-        moment = _naive(now)
+        moment = utc_naive(now)
         with self.engine.begin() as conn:
             conn.execute(
                 update(Lease).where(Lease.name == self.name, Lease.holder == self.holder)

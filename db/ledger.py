@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import StorageError
 from db.models import Delivery, DigestIssue, Lease
+from db.times import utc_naive
 
 RETRYABLE = ("pending", "failed", "sending")
 
@@ -62,10 +63,6 @@ class IssueRecord:
     message_id: str
 
 
-def _naive(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _row(item: Delivery) -> DeliveryRow:
     return DeliveryRow(
         item.id, item.period, item.language, item.recipient, item.status, item.attempts,
@@ -95,7 +92,7 @@ def ensure_deliveries(
                         insert(Delivery).values(
                             period=period, language=language, recipient=recipient,
                             status="pending", attempts=0, message_id=message_id,
-                            updated_at=_naive(now),
+                            updated_at=utc_naive(now),
                         )
                     )
             except IntegrityError:
@@ -135,7 +132,7 @@ def is_issue_done(session: Session, period: str, language: str,
 
 def claim_delivery(session: Session, delivery_id: int, now: datetime) -> DeliveryRow | None:
     """Move a not-yet-sent row to ``sending`` (attempts + 1); None if sent or taken."""
-    stamp = _naive(now)
+    stamp = utc_naive(now)
     try:
         if session.get_bind().dialect.name == "postgresql":
             item = session.scalars(
@@ -180,9 +177,11 @@ def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -
 def _finish(
     session: Session, delivery_id: int, *, status: str, error: str | None, now: datetime
 ) -> None:
-    values: dict[str, object] = {"status": status, "last_error": error, "updated_at": _naive(now)}
+    values: dict[str, object] = {
+        "status": status, "last_error": error, "updated_at": utc_naive(now),
+    }
     if status == "sent":
-        values["sent_at"] = _naive(now)
+        values["sent_at"] = utc_naive(now)
     try:
         session.execute(
             update(Delivery)
@@ -199,7 +198,7 @@ def _finish(
 def record_issue(session: Session, record: IssueRecord) -> None:
     """Insert or refresh the ``DigestIssue`` row of (period, language)."""
     values = {
-        "built_at": _naive(record.built_at),
+        "built_at": utc_naive(record.built_at),
         "is_complete": record.is_complete,
         "article_count": record.article_count,
         "story_count": record.story_count,
@@ -267,7 +266,7 @@ def builder_lock(
             finally:
                 connection.close()
             return
-        _take_lease(session, name, holder=holder, now=_naive(now), ttl=ttl, busy=busy)
+        _take_lease(session, name, holder=holder, now=utc_naive(now), ttl=ttl, busy=busy)
         try:
             yield
         finally:

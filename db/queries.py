@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Article, ArticleTag, FetchLog, Run, Sighting, Source
-from db.store import as_utc, utc_naive
+from db.times import as_utc, utc_naive
 
 
 @dataclass(frozen=True)

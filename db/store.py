@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,22 +21,7 @@ from sqlalchemy.orm import Session
 
 from config.errors import StorageError
 from db.models import Article, FetchLog, Run, Sighting, Source
-
-
-def utc_naive(moment: datetime | None) -> datetime | None:
-    """Store times as naive UTC (the same on SQLite and PostgreSQL)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """Read a stored naive-UTC time back as an aware UTC datetime."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+from db.times import as_utc, utc_naive
 
 
 @dataclass(frozen=True)
@@ -334,7 +319,7 @@ def set_schedule(session: Session, source_id: int, *, next_check_at: datetime,
 
 def due_source_keys(session: Session, keys: Sequence[str], now: datetime) -> list[str]:
     """Those of ``keys`` whose next check has come (or was never planned), in order."""
-    moment = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+    moment = utc_naive(now)
     rows = session.execute(
         select(Source.key, Source.next_check_at).where(Source.key.in_(list(keys)))
     ).all()
