@@ -105,6 +105,9 @@ def test_themes(
             notes += [f"needs one of: {escape(', '.join(g[:6]))}{'…' if len(g) > 6 else ''}"
                       for g in result.missing_groups]
         notes += [f"not counted (context): {escape(t)}" for t in result.dropped_terms]
+        if result.passing_mention:
+            notes.append("passing mention only: needs a title hit, a lead hit or hits in "
+                         "two sentences")
         table.add_row(
             result.theme_id,
             "[green]yes[/green]" if result.is_match else "[dim]no[/dim]",

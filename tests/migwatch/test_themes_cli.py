@@ -44,6 +44,18 @@ def test_themes_test_explains_matches_scores_and_exclusions(tmp_path: Path) -> N
     assert "excluded" in out and "drug" in out
 
 
+def test_themes_test_says_when_a_theme_is_only_mentioned_in_passing(tmp_path: Path) -> None:
+    body = ("Farmers met in the regional hall on Tuesday.\n\nThey discussed prices and the "
+            "weather at length over three hours of debate, with long exchanges on fertiliser "
+            "costs, irrigation and rural roads that took most of the afternoon session. The "
+            "chair thanked the speakers. Several asked for subsidies.\n\nNear the end a "
+            "delegate from the International Organization for Migration (IOM) spoke briefly "
+            "about IOM and the International Organization for Migration office.")
+    code, out = _run(["themes", "test", body], tmp_path)
+    assert code == 0
+    assert "passing mention" in " ".join(out.split())
+
+
 def test_classify_adds_themes_and_reasons_to_each_line(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(
