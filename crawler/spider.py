@@ -11,6 +11,7 @@ the new validators) to storage: validators are never saved before the articles a
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from crawler.outcomes import classify_failure, classify_status, describe_status,
 from crawler.sitemaps import parse_sitemap
 from crawler.urls import content_hash
 from db.store import NewArticle, SourceOutcome, SourceState
+
+log = logging.getLogger(__name__)
 
 HANDLED_STATUSES = [304, *range(400, 600)]
 MAX_CHILD_SITEMAPS = 10
@@ -205,6 +208,10 @@ class CollectSpider(scrapy.Spider):
             yield from self._read_source(source_pass, response)
         except ParseError as exc:
             source_pass.fail("soft" if "selector" in str(exc) else "hard", str(exc))
+        except Exception as exc:  # one broken source must never stop the others
+            log.exception("source=%s unexpected error", source_pass.plan.config.key)
+            source_pass.fail("soft", f"{response.url} could not be read "
+                                     f"({type(exc).__name__}: {exc}); please report this")
         yield from self._finish_if_done(source_pass)
 
     def source_failed(self, failure: Failure) -> Iterator[Any]:
@@ -318,6 +325,9 @@ class CollectSpider(scrapy.Spider):
                 )
             except ExtractError as exc:
                 error = str(exc)
+            except Exception as exc:  # a page the extractor chokes on keeps the feed's data
+                log.exception("article=%s extraction failed", response.url)
+                error = f"{response.url}: extraction failed ({type(exc).__name__})"
         yield StoreArticle(config.key, self._article(config, candidate, extracted, error))
         yield from self._finish_if_done(source_pass)
 

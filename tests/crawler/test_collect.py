@@ -27,6 +27,7 @@ HOSTILE = """
   - {{key: huge, name: Oversized, kind: feed, url: "{base}/hostile/huge.rss"}}
   - {{key: bomb, name: Gzip bomb, kind: feed, url: "{base}/hostile/bomb.rss"}}
   - {{key: notxml, name: Not a feed, kind: feed, url: "{base}/broken/notxml.rss"}}
+  - {{key: badgz, name: Broken gzip file, kind: sitemap, url: "{base}/hostile/bad.xml.gz"}}
   - {{key: nothing, name: Empty listing, kind: listing, url: "{base}/broken/notxml.rss",
      listing: {{item: "ul.none li"}}}}
 """
@@ -43,6 +44,7 @@ def web(tmp_path: Path) -> Iterator[SampleWeb]:
     server.route("/hostile/slow.rss", sampleweb.slow(server.release))
     server.route("/hostile/huge.rss", sampleweb.oversized(16 * 1024 * 1024 + 10))
     server.route("/hostile/bomb.rss", sampleweb.gzip_bomb(40 * 1024 * 1024))
+    server.route("/hostile/bad.xml.gz", sampleweb.status(200, b"\x1f\x8b\x08garbage"))
     with server:
         yield server
 
@@ -156,6 +158,7 @@ def test_collect_continues_after_hostile_sources_and_records_each_error(
         "bomb": "size cap",
         "notxml": "is not a feed",
         "nothing": "selector matched nothing",
+        "badgz": "could not be read",
     }
     for key, fragment in expected.items():
         assert by_key[key].status == "error", key
