@@ -26,7 +26,6 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -138,22 +137,28 @@ def list_sources(app: AppContext) -> None:
     """Show the configured sources with their stored health, if any."""
     settings, _, configured = _current(app)
     health = _stored_health(app)
-    table = Table(title=f"sources in {_path(app)}", title_justify="left")
-    for column in ("key", "kind", "enabled", "lang", "weight", "url"):
-        table.add_column(column, overflow="fold")
-    if health is not None:
-        for column in ("state", "last success", "failures", "last error"):
-            table.add_column(column, overflow="fold")
+    # Two lines per source instead of a table: readable in any terminal width.
+    console.print(f"sources in {_path(app)}", markup=False)
+    errors = []
     for source in configured:
-        row = [source.key, source.kind, "yes" if source.enabled else "[dim]no[/]",
-               source.language or "—", f"{source.weight:g}", escape(source.url)]
+        facts = [source.kind, source.language or "language detected",
+                 f"weight {source.weight:g}", "enabled" if source.enabled else "disabled"]
         if health is not None:
             stored = health.get(source.key)
-            row += ([stored.state, _when(stored.last_success_at, settings),
-                     str(stored.consecutive_failures), escape(stored.last_error or "")]
-                    if stored else ["never run", "—", "", ""])
-        table.add_row(*row)
-    console.print(table)
+            if stored is None:
+                facts.append("never run")
+            else:
+                facts += [stored.state, f"last ok {_when(stored.last_success_at, settings)}",
+                          f"{stored.consecutive_failures} failures"]
+                if stored.last_error and stored.consecutive_failures:
+                    errors.append(f"{source.key}: {stored.last_error}")
+        style = "bold" if source.enabled else "dim"
+        console.print(f"[{style}]{escape(source.key)}[/]  " + " · ".join(facts))
+        console.print(f"    {source.url}", markup=False, highlight=False)
+    if errors:
+        console.print("last errors:")
+        for line in errors:
+            console.print(f"  {line}", markup=False)
     if health is None:
         console.print("[dim]no database yet: health appears after `migwatch collect`[/]")
 

@@ -214,12 +214,13 @@ def test_list_joins_stored_health(
             last_success_at=datetime(2026, 11, 20, 3, 0), created_at=datetime(2026, 11, 1),
         ))
     engine.dispose()
-    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setenv("COLUMNS", "80")
     assert run(config, "sources", "list", db=db_url) == 0
-    rows = {line.split("│")[1].strip(): line for line in capsys.readouterr().out.splitlines()
-            if line.startswith("│")}
-    assert "paused" in rows["appeals"] and "HTTP 503 Service Unavailable" in rows["appeals"]
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
+    assert "paused" in rows["appeals"] and "4 failures" in rows["appeals"]
     assert "2026-11-20 12:00" in rows["appeals"]  # shown in Asia/Tokyo
+    assert "appeals: HTTP 503 Service Unavailable" in out
     assert "never run" in rows["orbis-press"]
 
 
