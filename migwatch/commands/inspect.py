@@ -6,9 +6,10 @@ import csv
 import json
 import sys
 from contextlib import ExitStack
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -21,30 +22,32 @@ from migwatch.context import AppContext
 console = Console(highlight=False)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+def _when(moment: datetime | None, tz: tzinfo = UTC) -> str:
+    return moment.astimezone(tz).strftime("%m-%d %H:%M") if moment else "—"
 
 
 @cli.command()
 @click.pass_obj
 def status(app: AppContext) -> None:
     """Show each source's health and the last runs."""
+    tz = app.settings.tz
     with app.sessions() as session:
         health = source_health(session)
         runs = last_runs(session)
-    table = Table(title="sources (times in UTC)", title_justify="left")
-    for column in ("source", "state", "last success", "last new", "failures", "articles",
-                   "next check"):
-        table.add_column(column)
+    table = Table(title=f"sources (times in {app.settings.timezone})", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("source", overflow="fold", min_width=12)
+    for column in ("state", "last ok", "last new", "fails", "articles", "next check"):
+        table.add_column(column, no_wrap=True)
     problems = []
     for h in health:
         state = h.state if h.enabled else "disabled"
         if h.consecutive_failures and state == "active":
             state = "failing"
         style = {"failing": "red", "paused": "yellow", "disabled": "dim"}.get(state, "green")
-        table.add_row(h.key, f"[{style}]{state}[/]", _when(h.last_success_at),
-                      _when(h.last_new_article_at), str(h.consecutive_failures),
-                      str(h.article_count), _when(h.next_check_at))
+        table.add_row(h.key, f"[{style}]{state}[/]", _when(h.last_success_at, tz),
+                      _when(h.last_new_article_at, tz), str(h.consecutive_failures),
+                      str(h.article_count), _when(h.next_check_at, tz))
         if h.last_error and h.consecutive_failures:
             problems.append(f"{h.key} ({state}): {h.last_error}")
     console.print(table)
@@ -55,11 +58,12 @@ def status(app: AppContext) -> None:
             console.print(f"  {problem}", markup=False)
     if not health:
         console.print("no sources stored yet: run `migwatch collect`")
-    runs_table = Table(title="last runs (UTC)", title_justify="left")
+    runs_table = Table(title="last runs", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("job", "started", "finished", "status", "detail"):
         runs_table.add_column(column)
     for run in runs:
-        runs_table.add_row(run.kind, _when(run.started_at), _when(run.finished_at), run.status,
+        runs_table.add_row(run.kind, _when(run.started_at, tz), _when(run.finished_at, tz),
+                           run.status,
                            run.detail or "")
     console.print(runs_table)
     lease = read_lease(app.engine)

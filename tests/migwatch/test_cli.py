@@ -138,6 +138,6 @@ def test_status_shows_the_failing_source_and_its_error(
     config, db_url, _ = collected
     result = run("--config", str(config), "--db", db_url, "status")
     assert result.returncode == 0, result.stderr
-    row = next(ln for ln in result.stdout.splitlines() if ln.strip().startswith("│ down"))
+    row = next(ln for ln in result.stdout.splitlines() if ln.strip().startswith("down "))
     assert "failing" in row
     assert "down (failing): HTTP 503 from" in result.stdout

@@ -158,7 +158,7 @@ def test_a_failing_source_is_paused_after_hard_failures_and_comes_back_by_itself
         # shown in `migwatch status` and in the digest's source-health section
         status = CliRunner().invoke(cli, ["--config", str(app.config_path), "--db", db_url,
                                           "status"])
-        row = next(ln for ln in status.output.splitlines() if ln.strip().startswith("│ wire"))
+        row = next(ln for ln in status.output.splitlines() if ln.strip().startswith("wire "))
         assert "paused" in row
         assert "wire (paused): HTTP 404 from" in status.output
         built = build_digest(app.sessions, app.settings, load_theme_infos(app.config_path),
