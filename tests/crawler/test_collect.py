@@ -6,6 +6,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,20 @@ def test_killed_crawl_loses_nothing_and_duplicates_nothing(
     assert len(urls) == len(set(urls)) == 6  # 3 RSS + 3 listing, none twice
     refetched = {r.path for r in web.requests if r.path.endswith(".html")}
     assert not refetched & stored_before  # what was stored is never fetched again
+
+
+def test_a_server_asking_to_retry_later_is_left_alone_until_then(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    extra = f'  - {{key: busy, name: Busy, kind: feed, url: "{web.base_url}/busy.rss"}}\n'
+    app = make_app(tmp_path, web, db_url, extra_sources=extra, retries=2)
+    web.route("/busy.rss", sampleweb.status(503, b"busy", {"Retry-After": "3600"}))
+    first = collect(app, ["busy"])
+    assert first.fetches[0].status == "error"
+    assert len(web.requests_for("/busy.rss")) == 1  # not retried against the server's wish
+    web.clear_log()
+    second = collect(app, ["busy"])
+    assert second.fetches == ()
+    ((key, until),) = second.deferred
+    assert key == "busy" and until > datetime.now(UTC) + timedelta(minutes=55)
+    assert web.requests_for("/busy.rss") == []

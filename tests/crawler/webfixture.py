@@ -191,7 +191,7 @@ timezone: Asia/Tokyo
 crawler:
   download_delay_seconds: 0
   timeout_seconds: {timeout}
-  retries: 0
+  retries: {retries}
   user_agent: "migwatch-test/1.0"
 network:
   allow_private: {allow_private}
@@ -199,12 +199,13 @@ network:
 
 
 def write_config(directory: Path, base: str, *, extra_sources: str = "",
-                 allow_private: bool = True, timeout: float = 5) -> Path:
+                 allow_private: bool = True, timeout: float = 5, retries: int = 0) -> Path:
     """A config directory pointing at the fixture web."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "sources.yaml").write_text(SOURCES.format(base=base) + extra_sources,
                                             encoding="utf-8")
     (directory / "migwatch.yaml").write_text(
-        SETTINGS.format(timeout=timeout, allow_private=str(allow_private).lower()),
+        SETTINGS.format(timeout=timeout, allow_private=str(allow_private).lower(),
+                        retries=retries),
         encoding="utf-8")
     return directory
