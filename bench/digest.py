@@ -22,8 +22,9 @@ from sqlalchemy import Engine
 
 from config.schema import DigestSettings
 from db import create_db_engine, migrate, session_factory
-from db.digests import load_candidates, load_source_health
+from db.digests import load_candidates
 from db.models import Article, ArticleTag, Sighting, Source
+from db.queries import source_health
 from digest.cluster import cluster_stories
 from digest.model import RenderedDigest, ThemeInfo
 from digest.rank import rank_digest
@@ -98,7 +99,7 @@ def run(engine: Engine) -> tuple[float, float, float, float, int, int, RenderedD
     began = time.perf_counter()
     with session_factory(engine)() as session:
         candidates = load_candidates(session, START, START + timedelta(days=7))
-        health = load_source_health(session)
+        health = source_health(session)
     queried = time.perf_counter()
     stories = cluster_stories(candidates)
     clustered = time.perf_counter()

@@ -63,22 +63,6 @@ class CandidateArticle:
     tags: tuple[TagRow, ...]
 
 
-@dataclass(frozen=True)
-class SourceHealth:
-    """What the digest's source-health section needs to know about one source."""
-
-    key: str
-    name: str
-    enabled: bool
-    state: str
-    consecutive_failures: int
-    last_error: str | None
-    last_error_at: datetime | None
-    last_success_at: datetime | None
-    last_new_article_at: datetime | None
-    created_at: datetime
-
-
 def _window(start: datetime, end: datetime, backfill_days: int) -> Any:
     start_n, end_n = utc_naive(start), utc_naive(end)
     oldest = start_n - timedelta(days=backfill_days)
@@ -187,32 +171,3 @@ def count_articles(
     except SQLAlchemyError as exc:
         raise StorageError(f"counting articles failed: {exc}") from exc
     return int(value or 0)
-
-
-def load_source_health(session: Session) -> list[SourceHealth]:
-    """Every configured source with its health fields, by name."""
-    try:
-        rows = session.execute(
-            select(
-                Source.key, Source.name, Source.enabled, Source.state,
-                Source.consecutive_failures, Source.last_error, Source.last_error_at,
-                Source.last_success_at, Source.last_new_article_at, Source.created_at,
-            ).order_by(Source.name, Source.key)
-        ).all()
-    except SQLAlchemyError as exc:
-        raise StorageError(f"reading source health failed: {exc}") from exc
-    return [
-        SourceHealth(
-            key=row.key,
-            name=row.name,
-            enabled=bool(row.enabled),
-            state=row.state or "active",
-            consecutive_failures=int(row.consecutive_failures or 0),
-            last_error=row.last_error,
-            last_error_at=row.last_error_at,
-            last_success_at=row.last_success_at,
-            last_new_article_at=row.last_new_article_at,
-            created_at=row.created_at,
-        )
-        for row in rows
-    ]

@@ -56,13 +56,15 @@ class SourceHealth:
     consecutive_failures: int
     failure_score: float
     last_error: str | None
+    last_error_at: datetime | None
     next_check_at: datetime | None
     retry_after_until: datetime | None
+    created_at: datetime
     article_count: int
 
 
 def source_health(session: Session) -> list[SourceHealth]:
-    """Every stored source with its health and article count."""
+    """Every stored source with its health and article count (times aware UTC), by key."""
     counts = dict(
         session.execute(select(Sighting.source_id, func.count()).group_by(Sighting.source_id)).all()
     )
@@ -72,8 +74,10 @@ def source_health(session: Session) -> list[SourceHealth]:
             last_checked_at=as_utc(s.last_checked_at), last_success_at=as_utc(s.last_success_at),
             last_new_article_at=as_utc(s.last_new_article_at),
             consecutive_failures=s.consecutive_failures, failure_score=s.failure_score,
-            last_error=s.last_error, next_check_at=as_utc(s.next_check_at),
-            retry_after_until=as_utc(s.retry_after_until), article_count=counts.get(s.id, 0),
+            last_error=s.last_error, last_error_at=as_utc(s.last_error_at),
+            next_check_at=as_utc(s.next_check_at),
+            retry_after_until=as_utc(s.retry_after_until), created_at=as_utc(s.created_at),
+            article_count=counts.get(s.id, 0),
         )
         for s in session.scalars(select(Source).order_by(Source.key))
     ]

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.schema import Settings
 from config.themes import ThemesFile, load_themes, themes_path
-from db.digests import count_articles, count_by_theme, load_candidates, load_source_health
+from db.digests import count_articles, count_by_theme, load_candidates
 from db.ledger import IssueRecord, builder_lock, record_issue
+from db.queries import source_health
 from digest.archive import IssueMeta, atom_time, read_issues, write_feed, write_index, write_issue
 from digest.cluster import cluster_stories
 from digest.model import BuiltDigest, RankedDigest, ThemeInfo
@@ -74,7 +75,7 @@ def rank_week(
         candidates = load_candidates(session, start, end)
         previous_counts = count_by_theme(session, before_start, before_end)
         previous_total = count_articles(session, before_start, before_end)
-        health = load_source_health(session)
+        health = source_health(session)
     stories = cluster_stories(candidates)
     return rank_digest(
         stories,

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from db.digests import CandidateArticle, SightingRow, SourceHealth, TagRow
+from db.digests import CandidateArticle, SightingRow, TagRow
+from db.queries import SourceHealth
 
 __all__ = [
     "BuiltDigest",

@@ -168,7 +168,7 @@ def judge_sources(
     health: Sequence[SourceHealth], *, now: datetime, silent_after: timedelta
 ) -> tuple[tuple[SourceHealth, ...], tuple[SourceHealth, ...]]:
     """Enabled sources that are failing (or paused), and those silent too long."""
-    moment = _naive_utc(now)
+    moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     failing: list[SourceHealth] = []
     silent: list[SourceHealth] = []
     for source in health:

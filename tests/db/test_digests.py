@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import Engine
 
 from db import session_factory
-from db.digests import count_articles, count_by_theme, load_candidates, load_source_health
+from db.digests import count_articles, count_by_theme, load_candidates
+from db.queries import source_health
 from tests.digest.fixtures.week import WEEK_START, seed_week
 
 END = WEEK_START + timedelta(days=7)
@@ -51,9 +52,10 @@ def test_theme_counts_use_the_same_window_rules(engine: Engine) -> None:
 def test_source_health_lists_every_source_with_its_error(engine: Engine) -> None:
     with session_factory(engine)() as session:
         seed_week(session)
-        health = {s.key: s for s in load_source_health(session)}
+        health = {s.key: s for s in source_health(session)}
     assert len(health) == 10
     assert health["broken"].consecutive_failures == 4
     assert health["broken"].last_error is not None
     assert health["broken"].last_error.startswith("HTTP 503")
-    assert health["quiet"].last_new_article_at == WEEK_START - timedelta(days=40, hours=-9)
+    assert health["quiet"].last_new_article_at == (
+        WEEK_START - timedelta(days=40, hours=-9)).replace(tzinfo=UTC)

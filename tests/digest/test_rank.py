@@ -99,8 +99,10 @@ def _source(key: str, **fields: object) -> SourceHealth:
     values: dict[str, object] = {
         "key": key, "name": key.title(), "enabled": True, "state": "active",
         "consecutive_failures": 0, "last_error": None, "last_error_at": None,
-        "last_success_at": None, "last_new_article_at": datetime(2026, 11, 28),
-        "created_at": datetime(2026, 1, 1),
+        "last_success_at": None, "last_new_article_at": datetime(2026, 11, 28, tzinfo=UTC),
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC), "kind": "feed",
+        "last_checked_at": None, "failure_score": 0.0, "next_check_at": None,
+        "retry_after_until": None, "article_count": 0,
     }
     values.update(fields)
     return SourceHealth(**values)  # type: ignore[arg-type]
@@ -111,9 +113,11 @@ def test_failing_paused_and_silent_sources_are_told_apart() -> None:
         _source("fine"),
         _source("broken", consecutive_failures=3, last_error="HTTP 500"),
         _source("paused", state="paused"),
-        _source("quiet", last_new_article_at=datetime(2026, 11, 1)),
-        _source("never-new", last_new_article_at=None, created_at=datetime(2026, 10, 1)),
-        _source("just-added", last_new_article_at=None, created_at=datetime(2026, 11, 27)),
+        _source("quiet", last_new_article_at=datetime(2026, 11, 1, tzinfo=UTC)),
+        _source("never-new", last_new_article_at=None,
+                created_at=datetime(2026, 10, 1, tzinfo=UTC)),
+        _source("just-added", last_new_article_at=None,
+                created_at=datetime(2026, 11, 27, tzinfo=UTC)),
         _source("switched-off", enabled=False, consecutive_failures=9),
     ]
     failing, silent = judge_sources(health, now=NOW, silent_after=timedelta(days=14))
