@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config import Settings, SourceConfig, load_settings, load_sources
+from config import ConfigError, Settings, SourceConfig, load_settings, load_sources
 from config.loader import config_dir
 from db import DEFAULT_DB_URL, create_db_engine, migrate, session_factory
 
@@ -59,6 +59,19 @@ class AppContext:
     def sessions(self) -> sessionmaker[Session]:
         """A session factory on :attr:`engine`."""
         return session_factory(self.engine)
+
+    def reload(self) -> None:
+        """Read the YAML files again on next use; keep the old ones if the new are broken."""
+        previous: dict[str, object] = {
+            name: self.__dict__.pop(name) for name in ("settings", "sources")
+            if name in self.__dict__
+        }
+        try:
+            self.settings  # noqa: B018 — validate now, while the old values can be restored
+            self.sources  # noqa: B018
+        except ConfigError:
+            self.__dict__.update(previous)
+            raise
 
     def close(self) -> None:
         """Release database connections."""

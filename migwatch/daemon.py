@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from config.errors import ConfigError
 from config.schema import ScheduleSettings
 from db import store as db_store
 from db.instance import InstanceLock
@@ -107,7 +108,12 @@ class Runner:
         self.stopping = threading.Event()
 
     def due_keys(self, now: datetime) -> list[str]:
-        """Enabled sources whose next check has come."""
+        """Enabled sources whose next check has come (sources.yaml is read anew each time)."""
+        try:
+            self.app.reload()
+        except ConfigError as exc:
+            # A half-edited file must not stop the daemon: keep going with the last good one.
+            log.error("configuration not reloaded, keeping the previous one: %s", exc)
         sources = self.app.sources
         with self.app.sessions() as session:
             db_store.sync_sources(session, [spec_of(s) for s in sources], now)

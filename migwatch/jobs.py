@@ -112,9 +112,22 @@ def collect(
     return CollectSummary(run_id=run_id, fetches=fetches, deferred=deferred, child=child)
 
 
+_compiled: dict[tuple[str, int, int], ThemeSet] = {}
+
+
 def load_theme_set(app: AppContext) -> ThemeSet:
-    """The user's themes (or the shipped ones), compiled for tagging."""
-    return compile_themes(load_themes(themes_path(app.config_path)))
+    """The user's themes (or the shipped ones), compiled for tagging.
+
+    Compiled once per version of the file: the daemon tags every tick, and an edited
+    themes.yaml is picked up on the next one.
+    """
+    path = themes_path(app.config_path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _compiled:
+        _compiled.clear()
+        _compiled[key] = compile_themes(load_themes(path))
+    return _compiled[key]
 
 
 def tag(app: AppContext, *, retag_all: bool = False) -> TagRunSummary:

@@ -179,3 +179,21 @@ def test_a_failing_source_is_paused_after_hard_failures_and_comes_back_by_itself
         recovered = source_row()
         assert (recovered.state, recovered.consecutive_failures) == ("active", 0)
         app.close()
+
+
+def test_the_daemon_sees_sources_added_while_it_runs_and_survives_a_broken_edit(
+    tmp_path: Path, db_url: str,
+) -> None:
+    app = write_app(tmp_path / "config", db_url, port=25, sources=(
+        'sources:\n  - {key: one, name: One, kind: feed, url: "https://one.example/feed"}\n'))
+    runner = Runner(app)
+    now = datetime.now(UTC)
+    assert runner.due_keys(now) == ["one"]
+    sources = app.config_path / "sources.yaml"
+    sources.write_text(sources.read_text(encoding="utf-8")
+                       + '  - {key: two, name: Two, kind: feed, url: "https://two.example/f"}\n',
+                       encoding="utf-8")
+    assert runner.due_keys(now) == ["one", "two"]
+    sources.write_text("sources:\n  - {key: [broken\n", encoding="utf-8")
+    assert runner.due_keys(now) == ["one", "two"]  # the last good list is kept
+    app.close()
