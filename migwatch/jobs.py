@@ -105,6 +105,10 @@ def collect(
             status = "crashed"
         db_store.finish_run(session, run_id, status, datetime.now(UTC),
                             detail=f"{sum(f.new_count for f in fetches)} new")
+    if child is not None and child.returncode != 0:
+        last_line = (child.stderr_tail.strip().splitlines() or ["(no output)"])[-1]
+        log.error("collect status=error crawl child exited with %s: %s", child.returncode,
+                  last_line)
     for fetch in fetches:
         log.info("source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
                  fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
