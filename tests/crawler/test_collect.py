@@ -266,3 +266,19 @@ def test_a_server_asking_to_retry_later_is_left_alone_until_then(
     ((key, until),) = second.deferred
     assert key == "busy" and until > datetime.now(UTC) + timedelta(minutes=55)
     assert web.requests_for("/busy.rss") == []
+
+
+def test_feeds_in_shift_jis_and_euc_jp_decode(tmp_path: Path, web: SampleWeb, db_url: str) -> None:
+    extra = (f'  - {{key: sjis-feed, name: SJIS, kind: feed, url: "{web.base_url}/legacy/sjis.rdf",'
+             f' fetch_articles: false}}\n'
+             f'  - {{key: euc-feed, name: EUC, kind: feed, url: "{web.base_url}/legacy/eucjp.rss",'
+             f' fetch_articles: false}}\n')
+    app = make_app(tmp_path, web, db_url, extra_sources=extra)
+    summary = collect(app, ["sjis-feed", "euc-feed"])
+    assert [f.status for f in summary.fetches] == ["ok", "ok"], summary.fetches
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        rows = {r.title: r for r in conn.execute(select(Article))}
+    engine.dispose()
+    assert rows["①外国人相談窓口の開設時間を延長します"].text == "㈱協力のもと、通訳を配置します。"
+    assert "外国にルーツを持つ子ども" in rows["日本語教室のボランティアを募集"].text

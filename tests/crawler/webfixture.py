@@ -164,6 +164,25 @@ def build_site(root: Path) -> None:
 """)
     write(root, "sm/d1.html", article_page("Climate displacement rises in coastal regions",
                                            EN_BODY, lang="en"))
+    # Feeds in legacy Japanese encodings: RDF in Shift_JIS (with vendor characters that
+    # only cp932 has) and RSS 2.0 in EUC-JP, declared only in the XML declaration.
+    write(root, "legacy/sjis.rdf", """<?xml version="1.0" encoding="Shift_JIS"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="{base}/legacy/sjis.rdf"><title>県国際課のお知らせ</title>
+<link>{base}/legacy/</link><description>新着</description></channel>
+<item rdf:about="{base}/legacy/n1.html"><title>①外国人相談窓口の開設時間を延長します</title>
+<link>{base}/legacy/n1.html</link><description>㈱協力のもと、通訳を配置します。</description>
+<dc:date>2026-11-24T10:00:00+09:00</dc:date></item>
+</rdf:RDF>
+""", encoding="cp932")
+    write(root, "legacy/eucjp.rss", """<?xml version="1.0" encoding="EUC-JP"?>
+<rss version="2.0"><channel><title>市民活動だより</title><link>{base}/legacy/</link>
+<description>d</description>
+<item><title>日本語教室のボランティアを募集</title><link>{base}/legacy/n2.html</link>
+<description>外国にルーツを持つ子どもの学習を支えます。</description>
+<pubDate>Wed, 25 Nov 2026 01:00:00 GMT</pubDate></item></channel></rss>
+""", encoding="euc_jp")
     write(root, "broken/notxml.rss", "<html><body><p>This is not a feed at all.</p></body></html>")
     write(root, "lm/feed.rss", rss([("Family reunification rules eased", "{base}/en/a3.html",
                                      "Thu, 26 Nov 2026 08:15:00 GMT")], title="LM only"))
