@@ -282,3 +282,22 @@ def test_feeds_in_shift_jis_and_euc_jp_decode(tmp_path: Path, web: SampleWeb, db
     engine.dispose()
     assert rows["①外国人相談窓口の開設時間を延長します"].text == "㈱協力のもと、通訳を配置します。"
     assert "外国にルーツを持つ子ども" in rows["日本語教室のボランティアを募集"].text
+
+
+def test_entries_without_link_or_date_are_stored_once_by_content(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    extra = f'  - {{key: odd, name: Odd, kind: feed, url: "{web.base_url}/odd/feed.rss"}}\n'
+    app = make_app(tmp_path, web, db_url, extra_sources=extra)
+    assert collect(app, ["odd"]).fetches[0].status == "ok"
+    web.clear_log()
+    (tmp_path / "web" / "odd" / "feed.rss").write_text(
+        (tmp_path / "web" / "odd" / "feed.rss").read_text() + "\n", encoding="utf-8")
+    assert collect(app, ["odd"]).fetches[0].new_count == 0  # changed body, same entries
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(Article)))
+    engine.dispose()
+    assert len(rows) == 2
+    assert all(r.url is None and r.identity.startswith("urn:sha256:") for r in rows)
+    assert all(r.published_at is None for r in rows)

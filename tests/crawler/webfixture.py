@@ -183,6 +183,15 @@ def build_site(root: Path) -> None:
 <description>外国にルーツを持つ子どもの学習を支えます。</description>
 <pubDate>Wed, 25 Nov 2026 01:00:00 GMT</pubDate></item></channel></rss>
 """, encoding="euc_jp")
+    # Entries without a link or a date, and one whose link is a javascript: URL.
+    write(root, "odd/feed.rss", """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Odd entries</title><link>{base}/</link><description>d</description>
+<item><title>Statement on the regional consultation</title>
+<description>The consultation closed with a joint statement on labour mobility.</description></item>
+<item><title>Click me</title><link>javascript:alert(1)</link>
+<description>An entry whose link is a script.</description></item>
+</channel></rss>
+""")
     write(root, "broken/notxml.rss", "<html><body><p>This is not a feed at all.</p></body></html>")
     write(root, "lm/feed.rss", rss([("Family reunification rules eased", "{base}/en/a3.html",
                                      "Thu, 26 Nov 2026 08:15:00 GMT")], title="LM only"))
