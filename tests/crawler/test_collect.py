@@ -301,3 +301,13 @@ def test_entries_without_link_or_date_are_stored_once_by_content(
     assert len(rows) == 2
     assert all(r.url is None and r.identity.startswith("urn:sha256:") for r in rows)
     assert all(r.published_at is None for r in rows)
+
+
+def test_robots_txt_is_obeyed(tmp_path: Path, web: SampleWeb, db_url: str) -> None:
+    extra = (f'  - {{key: robots, name: Robots, kind: listing, '
+             f'url: "{web.base_url}/robots-test/index.html", listing: {{item: "li.item"}}}}\n')
+    app = make_app(tmp_path, web, db_url, extra_sources=extra)
+    assert collect(app, ["robots"]).fetches[0].status == "ok"
+    assert web.requests_for("/private/secret.html") == []
+    assert len(web.requests_for("/list/c2.html")) == 1
+    assert len(web.requests_for("/robots.txt")) == 1

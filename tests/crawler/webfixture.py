@@ -192,6 +192,11 @@ def build_site(root: Path) -> None:
 <description>An entry whose link is a script.</description></item>
 </channel></rss>
 """)
+    write(root, "robots-test/index.html", page.format(
+        items='<li class="item"><a href="/private/secret.html">内部資料</a></li>'
+              '<li class="item"><a href="/list/c2.html">在留外国人の生活相談窓口を拡充</a></li>',
+        next=""))
+    write(root, "private/secret.html", article_page("内部資料", JA_BODY, lang="ja"))
     write(root, "broken/notxml.rss", "<html><body><p>This is not a feed at all.</p></body></html>")
     write(root, "lm/feed.rss", rss([("Family reunification rules eased", "{base}/en/a3.html",
                                      "Thu, 26 Nov 2026 08:15:00 GMT")], title="LM only"))
