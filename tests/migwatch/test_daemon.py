@@ -197,3 +197,22 @@ def test_the_daemon_sees_sources_added_while_it_runs_and_survives_a_broken_edit(
     sources.write_text("sources:\n  - {key: [broken\n", encoding="utf-8")
     assert runner.due_keys(now) == ["one", "two"]  # the last good list is kept
     app.close()
+
+
+def test_run_collects_due_sources_once_then_waits_for_their_next_check(
+    tmp_path: Path, db_url: str,
+) -> None:
+    build_site(tmp_path / "web")
+    with SampleWeb(tmp_path / "web") as web:
+        sources = (f'sources:\n  - {{key: wire, name: Wire, kind: feed, '
+                   f'url: "{web.base_url}/en/feed.rss", language: en}}\n')
+        config = write_app(tmp_path / "config", db_url, port=25, sources=sources).config_path
+        args = ["--config", str(config), "--db", db_url, "run"]
+        first = CliRunner().invoke(cli, args)
+        assert first.exit_code == 0, first.output
+        assert "wire" in first.output and "3 new articles" in first.output
+        web.clear_log()
+        second = CliRunner().invoke(cli, args)
+        assert second.exit_code == 0, second.output
+        assert "no source is due" in second.output
+        assert web.requests == []
