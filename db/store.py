@@ -94,8 +94,16 @@ def _insert(session: Session) -> Any:
 
 
 def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -> dict[str, int]:
-    """Insert new sources and update changed ones from the configuration; return key → id."""
+    """Insert new sources and update changed ones from the configuration; return key → id.
+
+    A source no longer in the configuration is kept (its articles and sightings refer to
+    it) but disabled, so it stops showing up as failing or silent.
+    """
     existing = {s.key: s for s in session.scalars(select(Source))}
+    configured = {spec.key for spec in specs}
+    for key, row in existing.items():
+        if key not in configured:
+            row.enabled = False
     for spec in specs:
         row = existing.get(spec.key)
         if row is None:
