@@ -101,9 +101,9 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
     """
     existing = {s.key: s for s in session.scalars(select(Source))}
     configured = {spec.key for spec in specs}
-    for key, row in existing.items():
+    for key, stored in existing.items():
         if key not in configured:
-            row.enabled = False
+            stored.enabled = False
     for spec in specs:
         row = existing.get(spec.key)
         if row is None:
