@@ -90,6 +90,11 @@ class TermConfig(_Model):
     not_with: list[Pattern] = Field(
         default_factory=list, description="Does not count if one of these is in the article."
     )
+    supporting: bool = Field(
+        default=False,
+        description="Adds to the score, but the theme also needs a hit of a term that is not "
+        "supporting; a supporting term in the title is not a headline.",
+    )
 
 
 def _term_item(value: Any) -> Any:
@@ -117,6 +122,10 @@ class ScoringConfig(_Model):
     the article is about it, not a passing mention: a hit in the title or the lead, or
     body hits in at least two different sentences.  ``lead: 0``, ``late: 1`` and
     ``spread: false`` give the position-blind scoring of earlier versions.
+
+    With ``dominance`` above 0, a matched theme whose title has none of its (non-supporting)
+    terms must also score at least that fraction of the best-scoring matched theme: an
+    article is about one or two things, and a side theme far below them is background.
     """
 
     lead: int = Field(default=300, ge=0, description="Characters of the lead paragraph, at most.")
@@ -125,6 +134,11 @@ class ScoringConfig(_Model):
     )
     spread: bool = Field(
         default=True, description="Need a title or lead hit, or body hits in two sentences."
+    )
+    dominance: float = Field(
+        default=0.0, ge=0, le=1,
+        description="A theme without a headline hit must score at least this fraction of "
+        "the article's best-scoring theme (0: off).",
     )
 
 
@@ -148,6 +162,10 @@ class ThemeConfig(_Model):
     exclude: list[Pattern] = Field(
         default_factory=list, description="Look-alike phrases; term hits inside them don't count."
     )
+    asides: list[Pattern] = Field(
+        default_factory=list,
+        description="Term hits in a sentence with one of these (a biography) don't count.",
+    )
     weights: FieldWeights | None = None
     threshold: float = Field(default=2.0, gt=0)
     examples: Examples = Field(default_factory=Examples)
@@ -168,6 +186,10 @@ class ThemesFile(_Model):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     exclude: list[Pattern] = Field(
         default_factory=list, description="Look-alikes that no theme's terms may match inside."
+    )
+    asides: list[Pattern] = Field(
+        default_factory=list,
+        description="No theme's term hits count in a sentence with one of these.",
     )
     themes: list[ThemeConfig] = Field(default_factory=list)
 
@@ -230,6 +252,7 @@ def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
     if not isinstance(root, CommentedMap):
         return out
     _check_patterns(root.get("exclude"), ["exclude"], add)
+    _check_patterns(root.get("asides"), ["asides"], add)
     themes = root.get("themes")
     if not isinstance(themes, CommentedSeq):
         return out
@@ -252,6 +275,7 @@ def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
             for t_index, term in enumerate(terms):
                 _check_term(term, [*loc, "terms", t_index], add)
         _check_patterns(theme.get("exclude"), [*loc, "exclude"], add)
+        _check_patterns(theme.get("asides"), [*loc, "asides"], add)
         require = theme.get("require")
         if isinstance(require, CommentedSeq):
             for g_index, group in enumerate(require):

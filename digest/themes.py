@@ -37,7 +37,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ahocorasick  # type: ignore[import-not-found]
@@ -51,7 +51,7 @@ from config.themes import (
     ThemesFile,
 )
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 FIELDS = ("title", "body")
 _FIELD_NAMES = {"en": {"title": "title", "body": "body"}, "ja": {"title": "見出し", "body": "本文"}}
 _QUOTES = ("’", "‘", "`", "ʼ")
@@ -64,7 +64,7 @@ _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s)")
 _BRACKET_GAP = frozenset(" ([「『")
 
 # Roles a pattern plays for a theme.
-_TERM, _EXCLUDE, _REQUIRE, _CONTEXT, _NOT_WITH = range(5)
+_TERM, _EXCLUDE, _REQUIRE, _CONTEXT, _NOT_WITH, _ASIDE = range(6)
 _GLOBAL = -1
 
 
@@ -112,6 +112,10 @@ class ThemeExplanation:
     missing_groups: tuple[tuple[str, ...], ...]
     dropped_terms: tuple[str, ...]
     passing_mention: bool = False  # score and groups were enough, but the hits were not
+    only_supporting: bool = False  # every hit was of a supporting term
+    headline: bool = False  # a non-supporting term is in the title
+    core_score: float = 0.0  # the part of the score that non-supporting terms earned
+    dominated: bool = False  # matched on its own, but far below the article's main theme
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class _Rules:
     term_names: tuple[str, ...]
     groups: tuple[tuple[str, ...], ...]
     gated: frozenset[int]  # terms with a context list
+    supporting: frozenset[int]  # terms that cannot carry the theme alone
     threshold: float
 
 
@@ -279,7 +284,10 @@ def compile_themes(themes: ThemesFile) -> ThemeSet:
     builder = _Builder()
     for item in themes.exclude:
         builder.item(item, (_GLOBAL, _EXCLUDE, 0, _display(item)))
+    for item in themes.asides:
+        builder.item(item, (_GLOBAL, _ASIDE, 0, _display(item)))
     shared = {"engine": ENGINE_VERSION, "exclude": [_dump(i) for i in themes.exclude],
+              "asides": [_dump(i) for i in themes.asides],
               "weights": themes.weights.model_dump(), "scoring": themes.scoring.model_dump()}
     compiled: list[CompiledTheme] = []
     rules: list[_Rules] = []
@@ -290,11 +298,13 @@ def compile_themes(themes: ThemesFile) -> ThemeSet:
             _add_term(builder, t_index, slot, term)
         for item in theme.exclude:
             builder.item(item, (t_index, _EXCLUDE, 0, _display(item)))
+        for item in theme.asides:
+            builder.item(item, (t_index, _ASIDE, 0, _display(item)))
         for g_index, group in enumerate(theme.require):
             for item in group:
                 builder.item(item, (t_index, _REQUIRE, g_index, _display(item)))
-        rule_dump = theme.model_dump(include={"terms", "require", "exclude", "weights",
-                                              "threshold"})
+        rule_dump = theme.model_dump(include={"terms", "require", "exclude", "asides",
+                                              "weights", "threshold"})
         version = _digest({"shared": shared, "rules": rule_dump})
         versions[theme.id] = version
         rules.append(_Rules(
@@ -303,6 +313,7 @@ def compile_themes(themes: ThemesFile) -> ThemeSet:
             term_names=tuple(t.term for t in theme.terms),
             groups=tuple(tuple(_display(i) for i in g) for g in theme.require),
             gated=frozenset(i for i, t in enumerate(theme.terms) if t.context),
+            supporting=frozenset(i for i, t in enumerate(theme.terms) if t.supporting),
             threshold=theme.threshold,
         ))
         compiled.append(CompiledTheme(theme.id, theme.label, theme.description,
@@ -368,6 +379,7 @@ def _saturate(count: int) -> float:
 _TermHits = list[list[tuple[int, str, str, int, int]]]
 _SideHits = list[list[tuple[int, int, str, str, int, int]]]
 _Excluded = dict[tuple[int, str], list[tuple[int, int, str]]]
+_ASIDE_KEY = 1 << 20  # key offset of aside spans in the _Excluded dict
 
 
 @dataclass(frozen=True)
@@ -410,6 +422,8 @@ def _collect(
             for t_index, role, slot, name in patterns[pid].uses:
                 if role == _EXCLUDE:
                     excluded[(t_index, field_name)].append((start, end, name))
+                elif role == _ASIDE:
+                    excluded[(t_index + _ASIDE_KEY, field_name)].append((start, end, name))
                 elif role == _TERM:
                     term_hits[t_index].append((slot, name, field_name, start, end))
                 else:
@@ -422,10 +436,17 @@ def _collect(
 def explain_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeExplanation, ...]:
     """What every theme's rules decided for this article, in display order."""
     term_hits, side_hits, excluded, article = _collect(title, text, themes)
-    return tuple(
+    results = [
         _decide(t_index, theme, themes._rules[t_index], term_hits[t_index],
                 side_hits[t_index], excluded, article, themes._scoring)
         for t_index, theme in enumerate(themes.themes)
+    ]
+    top = max((r.score for r in results if r.is_match), default=0.0)
+    dominance = themes._scoring.dominance
+    return tuple(
+        replace(r, is_match=False, dominated=True)
+        if r.is_match and _dominated(r, top, dominance) else r
+        for r in results
     )
 
 
@@ -455,13 +476,15 @@ def _decide(
     scoring: ScoringConfig,
 ) -> ThemeExplanation:
     spans = {f: excluded.get((_GLOBAL, f), []) + excluded.get((t_index, f), []) for f in FIELDS}
+    asides = {f: excluded.get((_GLOBAL + _ASIDE_KEY, f), [])
+              + excluded.get((t_index + _ASIDE_KEY, f), []) for f in FIELDS}
     fired: dict[tuple[str, str], int] = defaultdict(int)
 
     def kept(field_name: str, start: int, end: int) -> bool:
         field_spans = spans[field_name]
-        if not field_spans:
-            return True
-        name = _inside(field_spans, start, end)
+        name = _inside(field_spans, start, end) if field_spans else None
+        if name is None and asides[field_name]:
+            name = _same_sentence(article.text(field_name), asides[field_name], start, end)
         if name is None:
             return True
         fired[(name, field_name)] += 1
@@ -492,7 +515,7 @@ def _decide(
     last_field, last_end = "", -1  # the last hit that counted
     position: dict[int, float] = {}  # body term -> weight of its first position
     body, lead_end, late = article.body, article.lead_end, scoring.late
-    in_title = in_lead = False
+    in_title = in_lead = headline = core = False
     first_body = last_body = -1
     for slot, name, field_name, start, end in term_hits:
         if not kept(field_name, start, end):
@@ -509,8 +532,11 @@ def _decide(
         last_field, last_end = field_name, end
         counts[(slot, field_name)] += 1
         alias_counts[(slot, name, field_name)] += 1
+        supporting = slot in rules.supporting
+        core = core or not supporting
         if field_name == "title":
             in_title = True
+            headline = headline or not supporting
             continue
         if first_body < 0:
             first_body = start
@@ -520,11 +546,14 @@ def _decide(
             position.setdefault(slot, 1.0)
         elif slot not in position:
             position[slot] = late + (1.0 - late) * (1.0 - start / len(body))
-    score = 0.0
+    score = core_score = 0.0
     for (slot, field_name), count in counts.items():
         title_hit = field_name == "title"
         weight = rules.weights[0] if title_hit else rules.weights[1] * position[slot]
-        score += rules.term_weights[slot] * weight * _saturate(count)
+        points = rules.term_weights[slot] * weight * _saturate(count)
+        score += points
+        if slot not in rules.supporting:
+            core_score += points
     ranked = sorted(
         alias_counts.items(),
         key=lambda kv: (kv[0][2] != "title", -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
@@ -532,7 +561,8 @@ def _decide(
     reasons = tuple(Reason(name, field_name, count) for (_s, name, field_name), count in ranked)
     missing = tuple(g for i, g in enumerate(rules.groups) if i not in groups_hit)
     score = round(score, 3)
-    is_match = bool(reasons) and not missing and score >= rules.threshold
+    only_supporting = bool(reasons) and not core
+    is_match = bool(reasons) and not missing and not only_supporting and score >= rules.threshold
     passing = False
     if is_match and scoring.spread and not (in_title or in_lead):
         # Body hits outside the lead must at least span two sentences.
@@ -548,7 +578,32 @@ def _decide(
         missing_groups=missing,
         dropped_terms=tuple(sorted(dropped)),
         passing_mention=passing,
+        only_supporting=only_supporting,
+        headline=headline,
+        core_score=round(core_score, 3),
     )
+
+
+def _same_sentence(
+    text: str, spans: list[tuple[int, int, str]], start: int, end: int
+) -> str | None:
+    """The aside in ``spans`` that shares a sentence with ``text[start:end]``, if any."""
+    for s_start, s_end, name in spans:
+        low, high = min(start, s_start), max(end, s_end)
+        if _SENTENCE_END.search(text, low, high) is None:
+            return name
+    return None
+
+
+def _dominated(result: ThemeExplanation, top: float, dominance: float) -> bool:
+    """A theme without a headline that its own terms score far below the main theme.
+
+    Supporting terms (who the people are, agency names, policy catchwords) do not count
+    towards the comparison: they say what the article mentions, not what it is about.
+    """
+    if dominance <= 0 or result.headline or result.score >= top:
+        return False  # the best-scoring theme is what the article is about
+    return result.core_score < dominance * top
 
 
 def tag_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeMatch, ...]:
@@ -561,6 +616,9 @@ def tag_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeMatch, ..
         result = _decide(t_index, theme, themes._rules[t_index], term_hits[t_index],
                          side_hits[t_index], excluded, article, themes._scoring)
         if result.is_match:
-            matches.append(ThemeMatch(result.theme_id, result.score, result.reasons))
+            matches.append((ThemeMatch(result.theme_id, result.score, result.reasons), result))
+    top = max((m.score for m, _ in matches), default=0.0)
+    dominance = themes._scoring.dominance
+    kept = [m for m, result in matches if not _dominated(result, top, dominance)]
     order = {theme_id: i for i, theme_id in enumerate(themes.ids)}
-    return tuple(sorted(matches, key=lambda m: (-m.score, order[m.theme_id])))
+    return tuple(sorted(kept, key=lambda m: (-m.score, order[m.theme_id])))

@@ -98,3 +98,19 @@ def test_scoring_defaults_and_bounds(tmp_path: Path) -> None:
         load_themes(path)
     assert any("scoring.lead" in p for p in info.value.problems)
     assert any("scoring.late" in p for p in info.value.problems)
+
+
+def test_dominance_supporting_and_asides_are_optional_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "themes.yaml"
+    theme = ("themes:\n  - id: x\n    label: {ja: a, en: b}\n    description: {ja: a, en: b}\n"
+             "    terms: [alpha]\n")
+    path.write_text(theme, encoding="utf-8")
+    loaded = load_themes(path)  # an older file without the new keys stays valid
+    assert loaded.scoring.dominance == 0.0 and loaded.asides == []
+    assert loaded.themes[0].asides == [] and not loaded.themes[0].terms[0].supporting
+    path.write_text("scoring: {dominance: 1.5}\nasides:\n  - regex: '[a-'\n" + theme
+                    + "    asides: [former]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_themes(path)
+    assert any("scoring.dominance" in p for p in info.value.problems)
+    assert any("asides[0].regex: bad regular expression" in p for p in info.value.problems)

@@ -207,3 +207,72 @@ def test_position_blind_scoring_can_be_restored() -> None:
     text = f"{filler}\n\nThe mayor said 300 refugees were granted third-country resettlement."
     assert "refugees" in _ids("", text, old)
     assert "refugees" not in _ids("", text)
+
+
+
+def _two_themes(scoring: dict[str, object], side_terms: list[dict[str, object]]) -> ThemeSet:
+    def theme(theme_id: str, terms: list[dict[str, object]]) -> dict[str, object]:
+        return {"id": theme_id, "label": {"ja": theme_id, "en": theme_id},
+                "description": {"ja": "説明", "en": "about"}, "threshold": 1, "terms": terms}
+    return compile_themes(ThemesFile.model_validate({
+        "scoring": scoring,
+        "themes": [theme("main", [{"term": "alpha", "weight": 4}, {"term": "beta"}]),
+                   theme("side", side_terms)],
+    }))
+
+
+def test_a_side_theme_far_below_the_main_one_is_dropped() -> None:
+    themes = _two_themes({"dominance": 0.3}, [{"term": "gamma"}])
+    body = "Alpha beta. Alpha again, alpha. Gamma came up once."
+    assert _ids("", body, themes) == {"main"}
+    side = explain_article("", body, themes)[1]
+    assert side.dominated and not side.is_match and side.score >= side.threshold
+    assert _ids("Gamma", body, themes) == {"main", "side"}  # its own headline
+    assert _ids("", "Gamma came up. Gamma again. Alpha once.", themes) == {"main", "side"}
+    assert _ids("", body, _two_themes({}, [{"term": "gamma"}])) == {"main", "side"}  # off
+
+
+def test_the_best_theme_is_never_dropped_for_dominance() -> None:
+    themes = _two_themes({"dominance": 0.9}, [{"term": "gamma", "weight": 9}])
+    assert _ids("", "Gamma once. Alpha and beta.", themes) == {"side"}
+
+
+def test_supporting_terms_cannot_carry_a_theme_nor_make_a_headline() -> None:
+    side: list[dict[str, object]] = [
+        {"term": "gamma", "supporting": True, "weight": 3}, {"term": "delta"}]
+    themes = _two_themes({"dominance": 0.3}, side)
+    assert _ids("", "Gamma, gamma and gamma.", themes) == set()
+    result = explain_article("", "Gamma, gamma and gamma.", themes)[1]
+    assert result.only_supporting and not result.is_match
+    assert _ids("", "Gamma and delta.", themes) == {"side"}
+    body = "Alpha beta. Alpha again, alpha. Delta once."
+    # A supporting term in the title is not a headline; it adds to the score, not to the
+    # share of the main theme that the side theme needs.
+    assert _ids("Gamma", body, themes) == {"main"}
+    assert _ids("Delta", body, themes) == {"main", "side"}
+
+
+def test_term_hits_in_a_sentence_with_an_aside_do_not_count() -> None:
+    theme = {"id": "t", "label": {"ja": "テ", "en": "T"},
+             "description": {"ja": "説明", "en": "about"}, "threshold": 1,
+             "terms": ["agency"], "asides": ["used to work"]}
+    themes = compile_themes(ThemesFile.model_validate(
+        {"asides": ["経歴の持ち主"], "themes": [theme]}))
+    assert _ids("", "She used to work for the agency. Now she bakes bread.", themes) == set()
+    result = explain_article("", "She used to work for the agency.", themes)[0]
+    assert result.exclusions == (Reason("used to work", "body", 1),)
+    assert _ids("", "She used to work abroad. The agency hired her.", themes) == {"t"}
+    assert _ids("", "agencyで働いた経歴の持ち主だ。", themes) == set()
+    assert _ids("", "経歴の持ち主だ。agencyは声明を出した。", themes) == {"t"}
+
+
+def test_shipped_rules_keep_side_themes_and_biographies_out() -> None:
+    clinic = ("Mobile clinics bring care to migrant workers",
+              "Doctors treat tuberculosis, malaria and mental health problems among migrant "
+              "workers. Migrant health volunteers help.")
+    assert "health" in _ids(*clinic) and "labour" not in _ids(*clinic)
+    bakery = ("商店街に新しいパン屋", "店主の田中さんは、国際移住機関の職員として10年間働いた経験がある。"
+              "店は週末に行列ができる。")
+    assert "iom" not in _ids(*bakery)
+    assert "labour" in _ids("Philippines deploys record number of overseas workers",
+                            "Manila deployed 2 million overseas workers last year.")
