@@ -8,7 +8,8 @@ Each line of a FILE is ``{"id", "lang", "title", "text", "themes": [ids]}``.  Wi
 the labelled set ``tests/data/themes_labelled.jsonl`` is scored.  The report prints, per
 language and for all items together, P/R/F1 per theme and micro-averaged over themes;
 ``--errors`` also lists every false positive with the reasons and every false negative
-with its score against the threshold (and whether it was only a passing mention).
+with its score against the threshold (and whether it was only a passing mention, a side
+theme far below the article's main one, or only supporting terms).
 """
 
 from __future__ import annotations
@@ -120,6 +121,10 @@ def evaluate(items: Sequence[dict[str, object]], themes: ThemeSet) -> Report:
             note = f" {e.score}/{e.threshold}" if e else ""
             if e and e.passing_mention:
                 note += " passing mention"
+            if e and e.dominated:
+                note += f" side theme (own terms {e.core_score})"
+            if e and e.only_supporting:
+                note += " only supporting terms"
             report.errors.append(f"FN {item.get('id')} {theme_id}{note}: {item.get('title')}")
     return report
 

@@ -24,6 +24,12 @@ How text is matched (see docs/themes.md):
 - A theme matches when every requirement group has a hit, score >= threshold and (with
   ``scoring.spread``) the article is about it rather than mentioning it in passing: a hit
   in the title or the lead, or body hits in at least two different sentences.
+- A theme also needs one hit of a term that is not ``supporting``.  With
+  ``scoring.dominance``, a matched theme other than the best-scoring one is dropped unless
+  a non-supporting term of it is in the title or its non-supporting terms score at least
+  that share of the best score.
+- A term hit in the same sentence as an ``asides`` phrase (a biography: "former staff
+  member") does not count.
 
 Every literal of every theme is searched in one Aho–Corasick pass over the lower-cased
 text; regular expressions (rare) run as one combined pattern per case mode.
