@@ -108,6 +108,10 @@ def test_themes(
         if result.passing_mention:
             notes.append("passing mention only: needs a title hit, a lead hit or hits in "
                          "two sentences")
+        if result.only_supporting:
+            notes.append("only supporting terms: they add to a score but cannot tag alone")
+        if result.dominated:
+            notes.append("far below the article's main theme and not in the title")
         table.add_row(
             result.theme_id,
             "[green]yes[/green]" if result.is_match else "[dim]no[/dim]",
