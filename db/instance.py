@@ -31,7 +31,8 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _is_dead_here(holder: str) -> bool:
+def is_dead_here(holder: str) -> bool:
+    """Whether ``holder`` (host:pid) names a process of this host that no longer runs."""
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
@@ -118,7 +119,7 @@ class InstanceLock:
                 self._pg is not None  # the advisory lock is the truth on PostgreSQL
                 or row.holder == self.holder
                 or row.expires_at <= moment
-                or _is_dead_here(row.holder)
+                or is_dead_here(row.holder)
             )
             if not is_free:
                 raise self._busy(row.holder, row.acquired_at.replace(tzinfo=UTC))

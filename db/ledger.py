@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import StorageError
+from db.instance import is_dead_here
 from db.models import Delivery, DigestIssue, Lease
 from db.times import utc_naive
 
@@ -294,7 +295,16 @@ def _take_lease(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise busy from None
+        # A lease left by a process of this host that died (killed mid-send, say) need
+        # not block the issue until it expires: take it over.
+        stale = session.scalar(select(Lease.holder).where(Lease.name == name))
+        if stale is None or not is_dead_here(stale):
+            raise busy from None
+        session.execute(
+            update(Lease).where(Lease.name == name, Lease.holder == stale)
+            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+        )
+        session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
         raise StorageError(f"taking the lock {name} failed: {exc}") from exc

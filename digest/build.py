@@ -10,8 +10,6 @@ handed ``now``.  Sending is a separate step, :func:`digest.deliver.send_digest`.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.schema import Settings
 from config.themes import ThemesFile, load_themes, themes_path
 from db.digests import count_articles, count_by_theme, load_candidates
+from db.instance import this_process
 from db.ledger import IssueRecord, builder_lock, record_issue
 from db.queries import source_health
 from digest.archive import IssueMeta, atom_time, read_issues, write_feed, write_index, write_issue
@@ -55,7 +54,7 @@ def load_theme_infos(config_dir: Path) -> list[ThemeInfo]:
 
 def lock_holder() -> str:
     """Who holds a lock: host and process id, for a human reading the leases table."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return this_process()
 
 
 def rank_week(

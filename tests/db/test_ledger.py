@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from config.errors import StorageError
-from db import session_factory
+from db import create_db_engine, migrate, session_factory
 from db.ledger import (
     IssueRecord,
     builder_lock,
@@ -19,7 +24,7 @@ from db.ledger import (
     mark_sent,
     record_issue,
 )
-from db.models import DigestIssue
+from db.models import DigestIssue, Lease
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
 IDS = {"a@example.org": "<a@x>", "b@example.org": "<b@x>"}
@@ -85,3 +90,25 @@ def test_recording_an_issue_twice_updates_the_one_row(engine: Engine) -> None:
         issue = session.scalars(select(DigestIssue)).one()
     assert count == 1
     assert (issue.subject, issue.article_count, issue.is_complete) == ("second", 5, True)
+
+
+def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_over(tmp_path: Path) -> None:
+    # SQLite path: PostgreSQL uses advisory locks, which die with their connection.
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'lease.sqlite3'}")
+    migrate(engine)
+    now = datetime(2026, 11, 30, 0, 0)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    with engine.begin() as conn:
+        for name, pid in (("send:ja", gone.pid), ("send:en", os.getppid())):
+            conn.execute(insert(Lease).values(name=name, holder=f"{host}:{pid}",
+                                              acquired_at=now, expires_at=now + timedelta(hours=1)))
+    sessions = session_factory(engine)
+    with builder_lock(sessions, "send:ja", holder="me:1", now=now.replace(tzinfo=UTC)):
+        pass  # the dead process's lease was taken over
+    with pytest.raises(StorageError, match="another migwatch process"), builder_lock(
+        sessions, "send:en", holder="me:1", now=now.replace(tzinfo=UTC)
+    ):
+        pass  # a live holder still blocks
+    engine.dispose()
