@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from config.errors import FetchError
+from config.schema import Settings
 from crawler.safety import check_resolved_address, check_url_allowed
 
 logger = logging.getLogger(__name__)
@@ -255,3 +256,16 @@ def fetch_page(
         raise FetchError(f"connection to {url} failed: {exc}") from exc
     logger.info("fetched url=%s status=%d bytes=%d", final_url, status, len(body))
     return FetchedPage(url=final_url, status=status, headers=headers, body=body)
+
+
+def fetch_with_settings(url: str, settings: Settings, *, max_bytes: int) -> FetchedPage:
+    """:func:`fetch_page` with the user agent, timeout, redirects and network rules of
+    ``migwatch.yaml``."""
+    return fetch_page(
+        url,
+        user_agent=settings.crawler.user_agent,
+        timeout_seconds=settings.crawler.timeout_seconds,
+        max_bytes=max_bytes,
+        allow_private=settings.network.allow_private,
+        max_redirects=settings.crawler.max_redirects,
+    )

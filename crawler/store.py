@@ -28,7 +28,6 @@ class CrawlStore:
                  fixed_intervals: dict[str, timedelta | None] | None = None,
                  events: IO[str] | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self.sessions = sessions
         self.schedule = schedule or ScheduleSettings.model_validate({})
         self.fixed_intervals = fixed_intervals or {}
         self.source_ids = source_ids

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,8 +89,3 @@ def migrate(engine: Engine) -> None:
         ) from exc
     except SQLAlchemyError as exc:
         raise StorageError(f"database migration failed: {exc}") from exc
-
-
-def has_schema(engine: Engine) -> bool:
-    """Whether the database already holds migwatch tables."""
-    return inspect(engine).has_table("articles")

@@ -308,8 +308,3 @@ def _take_lease(
     except SQLAlchemyError as exc:
         session.rollback()
         raise StorageError(f"taking the lock {name} failed: {exc}") from exc
-
-
-def pending_ids(rows: Sequence[DeliveryRow]) -> list[int]:
-    """Ids of the rows a run should try: everything not yet sent."""
-    return [row.id for row in rows if row.status != "sent"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -202,10 +202,6 @@ def store_article(
             .returning(Sighting.id)
         )
         is_new_sighting = session.scalar(sighting) is not None
-        if is_new:
-            session.execute(
-                update(Source).where(Source.id == source_id).values(last_new_article_at=seen_at)
-            )
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
@@ -280,6 +276,9 @@ def record_outcome(
         raise StorageError(f"source id {source_id} vanished from the database during a crawl")
     finished = utc_naive(outcome.finished_at)
     source.last_checked_at = finished
+    if outcome.new_count:
+        # Once per pass rather than once per article: it only feeds the "silent" check.
+        source.last_new_article_at = finished
     if outcome.status == "error":
         weight = FAILURE_WEIGHTS.get(outcome.error_kind or "hard", 1.0)
         source.failure_score = (source.failure_score or 0.0) + weight
@@ -351,8 +350,3 @@ def finish_run(session: Session, run_id: int, status: str, now: datetime, detail
         .values(status=status, finished_at=utc_naive(now), detail=detail or None)
     )
     session.commit()
-
-
-def article_count(session: Session) -> int:
-    """How many articles are stored."""
-    return session.scalar(select(func.count()).select_from(Article)) or 0

@@ -52,11 +52,6 @@ def load_theme_infos(config_dir: Path) -> list[ThemeInfo]:
     return theme_infos(load_themes(themes_path(config_dir)))
 
 
-def lock_holder() -> str:
-    """Who holds a lock: host and process id, for a human reading the leases table."""
-    return this_process()
-
-
 def rank_week(
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -109,7 +104,7 @@ def build_digest(
     folder = out_dir if out_dir is not None else Path(settings.digest.archive_dir)
     started = time.perf_counter()
     with builder_lock(
-        sessions, f"digest-build:{period}:{language}", holder=lock_holder(), now=now
+        sessions, f"digest-build:{period}:{language}", holder=this_process(), now=now
     ):
         ranked = rank_week(
             sessions, settings, themes, period=period, language=language, now=now

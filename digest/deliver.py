@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import ConfigError, DeliveryError
 from config.schema import Settings, SmtpSettings
+from db.instance import this_process
 from db.ledger import (
     builder_lock,
     claim_delivery,
@@ -43,7 +44,6 @@ from db.ledger import (
     mark_sent,
 )
 from digest.archive import write_atomically
-from digest.build import lock_holder
 from digest.model import BuiltDigest, DeliveryOutcome, DeliveryReport
 from digest.sanitize import one_line, plain_text
 
@@ -220,7 +220,7 @@ def send_digest(
     mailer = Mailer(smtp, password)
     report: list[DeliveryOutcome] = []
     name = f"digest-send:{built.period}:{built.language}"
-    with builder_lock(sessions, name, holder=lock_holder(), now=now), sessions() as session:
+    with builder_lock(sessions, name, holder=this_process(), now=now), sessions() as session:
         ensure_deliveries(session, built.period, built.language, ids, now)
         ledger = list_deliveries(session, built.period, built.language)
         rows = {row.recipient: row for row in ledger}

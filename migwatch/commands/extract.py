@@ -19,7 +19,7 @@ from rich.markup import escape
 from config import Settings
 from config.errors import ConfigError, ExtractError
 from crawler.extract import ExtractedArticle, extract_article
-from crawler.fetch_one import fetch_page
+from crawler.fetch_one import fetch_with_settings
 from migwatch.cli import cli
 from migwatch.context import AppContext
 
@@ -89,14 +89,7 @@ def extract(app: AppContext, target: str, as_json: bool) -> None:
     content_type: str | None = None
     page_url: str | None = None
     if target.lower().startswith(("http://", "https://")):
-        page = fetch_page(
-            target,
-            user_agent=settings.crawler.user_agent,
-            timeout_seconds=settings.crawler.timeout_seconds,
-            max_bytes=settings.crawler.max_page_bytes,
-            allow_private=settings.network.allow_private,
-            max_redirects=settings.crawler.max_redirects,
-        )
+        page = fetch_with_settings(target, settings, max_bytes=settings.crawler.max_page_bytes)
         body, content_type, page_url, source = page.body, page.content_type, page.url, page.url
     else:
         path = Path(target)

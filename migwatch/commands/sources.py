@@ -35,7 +35,7 @@ from config.loader import SOURCES_FILE, format_loc
 from config.schema import KEY_PATTERN, SourceConfig
 from crawler.discovery import Kind, PreviewItem, ProbeResult, probe_url
 from crawler.encoding import decode_document
-from crawler.fetch_one import FetchedPage, fetch_page
+from crawler.fetch_one import FetchedPage, fetch_with_settings
 from crawler.listing import parse_listing
 from crawler.urls import is_http_url, url_domain
 from db.queries import SourceHealth, source_health
@@ -71,14 +71,7 @@ def _current(app: AppContext) -> tuple[Settings, str, list[SourceConfig]]:
 
 def _fetcher(settings: Settings) -> Callable[[str], FetchedPage]:
     def fetch(url: str) -> FetchedPage:
-        return fetch_page(
-            url,
-            user_agent=settings.crawler.user_agent,
-            timeout_seconds=settings.crawler.timeout_seconds,
-            max_bytes=settings.crawler.max_feed_bytes,
-            allow_private=settings.network.allow_private,
-            max_redirects=settings.crawler.max_redirects,
-        )
+        return fetch_with_settings(url, settings, max_bytes=settings.crawler.max_feed_bytes)
 
     return fetch
 
