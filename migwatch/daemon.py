@@ -18,6 +18,7 @@ import logging
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -191,7 +192,11 @@ class Daemon:
         self.lock = InstanceLock(app.engine, ttl=timedelta(
             seconds=max(90.0, 3 * self.heartbeat_seconds)))
         self.scheduler = BackgroundScheduler(timezone=settings.tz)
+        self.tick_trigger = IntervalTrigger(seconds=settings.schedule.tick.total_seconds(),
+                                            timezone=settings.tz)
+        self.digest_trigger = digest_trigger(settings.schedule, settings.tz)
         self.stopped = threading.Event()
+        self.signalled: int | None = None
         self.cycles = 0
         self.last_tick_at: datetime | None = None
         self.last_digest_at: datetime | None = None
@@ -226,13 +231,29 @@ class Daemon:
         for name, value in (("last_tick_at", self.last_tick_at),
                             ("last_digest_at", self.last_digest_at)):
             detail[name] = value.isoformat() if value else None
-        for job_id in ("tick", "digest"):
-            job = self.scheduler.get_job(job_id)
-            when = getattr(job, "next_run_time", None) if job else None
-            detail[f"next_{job_id}_at"] = when.astimezone(UTC).isoformat() if when else None
+        # From the triggers, not from the scheduler: a job that calls into the scheduler
+        # (get_job) deadlocks against shutdown(wait=True), which holds the job-store lock
+        # while it waits for running jobs.
+        now = self.clock()
+        for name, trigger in (("tick", self.tick_trigger), ("digest", self.digest_trigger)):
+            when = trigger.get_next_fire_time(None, now)
+            detail[f"next_{name}_at"] = when.astimezone(UTC).isoformat() if when else None
         self.lock.heartbeat(self.clock(), detail)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        # Only a plain assignment here.  The handler runs in the main thread between two
+        # bytecodes, possibly while that thread holds a lock (inside Event.wait, or in
+        # logging); taking the same lock again here would hang the daemon for good.
+        self.signalled = signum
+
+    def wait_for_signal(self, poll_seconds: float = 0.25) -> int:
+        """Block the main thread until SIGTERM/SIGINT arrived; return its number."""
+        while self.signalled is None:
+            time.sleep(poll_seconds)  # a signal interrupts the sleep, the loop re-checks
+        return self.signalled
+
+    def begin_stop(self, signum: int) -> None:
+        """Stop the jobs and the crawl child (called from the main thread, not the handler)."""
         log.info("received %s: stopping", signal.Signals(signum).name)
         self.stopped.set()
         self.runner.stopping.set()
@@ -247,11 +268,11 @@ class Daemon:
         try:
             schedule = settings.schedule
             self.scheduler.add_job(
-                self.tick, IntervalTrigger(seconds=schedule.tick.total_seconds()), id="tick",
+                self.tick, self.tick_trigger, id="tick",
                 max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
                 misfire_grace_time=int(schedule.tick.total_seconds()) + 60)
             self.scheduler.add_job(
-                self.digest, digest_trigger(schedule, settings.tz), id="digest",
+                self.digest, self.digest_trigger, id="digest",
                 max_instances=1, coalesce=True,
                 misfire_grace_time=int(schedule.digest_misfire_grace.total_seconds()))
             self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=self.heartbeat_seconds),
@@ -261,8 +282,7 @@ class Daemon:
                      schedule.tick, schedule.digest_cron, settings.timezone)
             # A digest missed while the daemon was down is sent now, within the grace.
             self.scheduler.add_job(self.catch_up, id="catch-up", max_instances=1)
-            while not self.stopped.wait(1.0):
-                pass
+            self.begin_stop(self.wait_for_signal())
             self.scheduler.shutdown(wait=True)
             log.info("serve status=stopped cycles=%d", self.cycles)
             return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from db import session_factory
+from db.instance import read_lease
 from db.models import Source
 from digest.build import build_digest, load_theme_infos
 from digest.periods import current_week, last_complete_week
@@ -216,3 +219,48 @@ def test_run_collects_due_sources_once_then_waits_for_their_next_check(
         assert second.exit_code == 0, second.output
         assert "no source is due" in second.output
         assert web.requests == []
+
+
+def test_the_stop_signal_handler_takes_no_lock(tmp_path: Path, db_url: str) -> None:
+    """A handler runs in the main thread at any moment, even while that thread is inside
+    ``Event.wait`` holding the event's lock; a handler that needed it would hang for good."""
+    daemon = Daemon(write_app(tmp_path / "config", db_url, port=9))
+    returned = threading.Event()
+
+    def deliver() -> None:
+        daemon._on_signal(signal.SIGTERM, None)
+        returned.set()
+
+    with daemon.stopped._cond:  # type: ignore[attr-defined]
+        threading.Thread(target=deliver, daemon=True).start()
+        assert returned.wait(10), "the signal handler waited for a lock"
+    assert not daemon.stopped.is_set()  # the main thread stops the jobs, not the handler
+    assert daemon.wait_for_signal() == signal.SIGTERM
+    daemon.begin_stop(signal.SIGTERM)
+    assert daemon.stopped.is_set() and daemon.runner.stopping.is_set()
+
+
+def test_the_heartbeat_never_waits_on_the_scheduler_and_publishes_the_next_runs(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Jobs call the heartbeat; the scheduler's shutdown holds its job-store lock while it
+    waits for running jobs, so a heartbeat that asked the scheduler would never return."""
+    saturday = at_tokyo(2026, 11, 28, 19, 0)
+    daemon = Daemon(write_app(tmp_path / "config", db_url, port=9), clock=lambda: saturday)
+    daemon.lock.acquire(saturday)
+    returned = threading.Event()
+
+    def beat() -> None:
+        daemon.heartbeat()
+        returned.set()
+
+    try:
+        with daemon.scheduler._jobstores_lock:  # type: ignore[attr-defined]
+            threading.Thread(target=beat, daemon=True).start()
+            assert returned.wait(10), "the heartbeat waited for the scheduler"
+        lease = read_lease(daemon.app.engine)
+    finally:
+        daemon.lock.release()
+    assert lease is not None
+    assert lease.detail["next_digest_at"] == "2026-11-29T23:00:00+00:00"  # Monday 08:00 JST
+    assert lease.detail["next_tick_at"] is not None

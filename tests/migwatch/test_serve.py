@@ -66,7 +66,12 @@ class Daemon:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=15)
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # leave no daemon behind; the test fails on the timeout
+            self.process.wait()
+            raise
 
 
 @pytest.fixture
