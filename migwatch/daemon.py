@@ -10,6 +10,11 @@ digest it missed while it was down, within the same grace.  Crawls run in child
 processes; SIGTERM/SIGINT stop the child gracefully (it records what it finished) and
 the daemon exits 0.  The delivery ledger makes every send exactly-once per recipient, so
 a repeated fire, a restart or a second host cannot mail an issue twice.
+
+Each tick reads both YAML files again; a changed tick, digest cron or time zone is handed
+to the main thread, which reschedules the jobs.  Jobs never call into the scheduler
+themselves: APScheduler 3's ``shutdown(wait=True)`` holds the job-store lock while it
+waits for running jobs, so such a call could hang the stop.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from config.errors import ConfigError
-from config.schema import ScheduleSettings
+from config.schema import ScheduleSettings, Settings
 from db import store as db_store
 from db.instance import InstanceLock
 from db.ledger import is_issue_done
@@ -54,6 +59,46 @@ def utc_now() -> datetime:
 def digest_trigger(schedule: ScheduleSettings, tz: Any) -> CronTrigger:
     """The digest's cron trigger in the configured time zone."""
     return CronTrigger.from_crontab(schedule.digest_cron, timezone=tz)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The parts of ``migwatch.yaml`` that the scheduler's jobs are built from."""
+
+    tick: timedelta
+    digest_cron: str
+    timezone: str
+    digest_misfire_grace: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> Timing:
+        """The timing ``settings`` ask for."""
+        schedule = settings.schedule
+        return cls(schedule.tick, schedule.digest_cron, settings.timezone,
+                   schedule.digest_misfire_grace)
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """How often the lease is renewed: every tick, at least every 30 s."""
+        return min(30.0, self.tick.total_seconds())
+
+    def tick_trigger(self) -> IntervalTrigger:
+        """Every ``tick``."""
+        return IntervalTrigger(seconds=self.tick.total_seconds(), timezone=self.timezone)
+
+    def digest_trigger(self) -> CronTrigger:
+        """``digest_cron`` in the configured time zone."""
+        return CronTrigger.from_crontab(self.digest_cron, timezone=self.timezone)
+
+
+def lease_ttl(timing: Timing) -> timedelta:
+    """How long the instance lease lasts without a heartbeat: three beats, at least 90 s."""
+    return timedelta(seconds=max(90.0, 3 * timing.heartbeat_seconds))
+
+
+def misfire_seconds(tick: timedelta) -> int:
+    """How late a tick may still run."""
+    return int(tick.total_seconds()) + 60
 
 
 def last_fire_before(trigger: CronTrigger, now: datetime, window: timedelta) -> datetime | None:
@@ -188,15 +233,16 @@ class Daemon:
         self.runner = Runner(app, clock=clock)
         self.clock = clock
         settings = app.settings
-        self.heartbeat_seconds = min(30.0, settings.schedule.tick.total_seconds())
-        self.lock = InstanceLock(app.engine, ttl=timedelta(
-            seconds=max(90.0, 3 * self.heartbeat_seconds)))
+        self.timing = Timing.of(settings)
+        self.lock = InstanceLock(app.engine, ttl=lease_ttl(self.timing))
         self.scheduler = BackgroundScheduler(timezone=settings.tz)
-        self.tick_trigger = IntervalTrigger(seconds=settings.schedule.tick.total_seconds(),
-                                            timezone=settings.tz)
-        self.digest_trigger = digest_trigger(settings.schedule, settings.tz)
+        self.tick_trigger = self.timing.tick_trigger()
+        self.digest_trigger = self.timing.digest_trigger()
         self.stopped = threading.Event()
         self.signalled: int | None = None
+        # Set by the tick job when migwatch.yaml asks for another timing; applied by the
+        # main thread (a job must not call into the scheduler, see heartbeat).
+        self.pending_timing: Timing | None = None
         self.cycles = 0
         self.last_tick_at: datetime | None = None
         self.last_digest_at: datetime | None = None
@@ -205,9 +251,12 @@ class Daemon:
         """The tick job: collect due sources and tag."""
         if self.stopped.is_set():
             return
-        summary = self.runner.collect_due()
+        summary = self.runner.collect_due()  # reads migwatch.yaml and sources.yaml anew
         if self.stopped.is_set():
             return
+        wanted = Timing.of(self.app.settings)
+        if wanted != self.timing:
+            self.pending_timing = wanted
         tagged = tag(self.app)
         self.cycles += 1
         self.last_tick_at = self.clock()
@@ -247,10 +296,36 @@ class Daemon:
         self.signalled = signum
 
     def wait_for_signal(self, poll_seconds: float = 0.25) -> int:
-        """Block the main thread until SIGTERM/SIGINT arrived; return its number."""
+        """Block the main thread until SIGTERM/SIGINT arrived; return its number.
+
+        Meanwhile apply a new timing the tick job found in an edited migwatch.yaml.
+        """
         while self.signalled is None:
+            pending = self.pending_timing
+            if pending is not None:
+                self.pending_timing = None
+                self.apply_timing(pending)
             time.sleep(poll_seconds)  # a signal interrupts the sleep, the loop re-checks
         return self.signalled
+
+    def apply_timing(self, timing: Timing) -> None:
+        """Reschedule the jobs for ``timing`` (main thread only)."""
+        if timing == self.timing:
+            return
+        self.tick_trigger = timing.tick_trigger()
+        self.digest_trigger = timing.digest_trigger()
+        self.lock.ttl = lease_ttl(timing)
+        if self.scheduler.running:
+            self.scheduler.reschedule_job("tick", trigger=self.tick_trigger)
+            self.scheduler.modify_job("tick", misfire_grace_time=misfire_seconds(timing.tick))
+            self.scheduler.reschedule_job("digest", trigger=self.digest_trigger)
+            self.scheduler.modify_job(
+                "digest", misfire_grace_time=int(timing.digest_misfire_grace.total_seconds()))
+            self.scheduler.reschedule_job(
+                "heartbeat", trigger=IntervalTrigger(seconds=timing.heartbeat_seconds))
+        self.timing = timing
+        log.info("schedule reloaded tick=%s digest_cron=%r timezone=%s", timing.tick,
+                 timing.digest_cron, timing.timezone)
 
     def begin_stop(self, signum: int) -> None:
         """Stop the jobs and the crawl child (called from the main thread, not the handler)."""
@@ -261,25 +336,25 @@ class Daemon:
 
     def serve(self) -> int:
         """Run until SIGTERM/SIGINT; return the exit code."""
-        settings = self.app.settings
         self.lock.acquire(self.clock())
         previous = {sig: signal.signal(sig, self._on_signal)
                     for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            schedule = settings.schedule
+            timing = self.timing
             self.scheduler.add_job(
                 self.tick, self.tick_trigger, id="tick",
                 max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
-                misfire_grace_time=int(schedule.tick.total_seconds()) + 60)
+                misfire_grace_time=misfire_seconds(timing.tick))
             self.scheduler.add_job(
                 self.digest, self.digest_trigger, id="digest",
                 max_instances=1, coalesce=True,
-                misfire_grace_time=int(schedule.digest_misfire_grace.total_seconds()))
-            self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=self.heartbeat_seconds),
-                                   id="heartbeat", max_instances=1, coalesce=True)
+                misfire_grace_time=int(timing.digest_misfire_grace.total_seconds()))
+            self.scheduler.add_job(
+                self.heartbeat, IntervalTrigger(seconds=timing.heartbeat_seconds),
+                id="heartbeat", max_instances=1, coalesce=True)
             self.scheduler.start()
             log.info("serve status=started tick=%s digest_cron=%r timezone=%s",
-                     schedule.tick, schedule.digest_cron, settings.timezone)
+                     timing.tick, timing.digest_cron, timing.timezone)
             # A digest missed while the daemon was down is sent now, within the grace.
             self.scheduler.add_job(self.catch_up, id="catch-up", max_instances=1)
             self.begin_stop(self.wait_for_signal())

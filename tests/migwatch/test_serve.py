@@ -10,12 +10,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from db import create_db_engine
+from db.instance import read_lease
 from db.models import Article
 from migwatch import sampleweb
 from migwatch.sampleweb import SampleWeb
@@ -173,3 +176,29 @@ def test_a_second_serve_on_the_same_database_exits_2(
     assert second.returncode == 2
     assert "already runs against this database" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1
+
+
+def test_an_edited_schedule_is_applied_without_a_restart(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    config = config_for(tmp_path, web)
+    daemon = Daemon(config, db_url)
+    try:
+        daemon.wait_for("cycle=1 ")
+        (config / "migwatch.yaml").write_text(
+            SETTINGS.replace("tick: 1s", "tick: 2s, digest_cron: '30 6 * * fri'"),
+            encoding="utf-8")
+        line = daemon.wait_for("schedule reloaded")
+        daemon.wait_for("cycle=")  # the heartbeat of a whole tick after the change has
+        daemon.wait_for("cycle=")  # run once the next cycle line appears
+        engine = create_db_engine(db_url)
+        lease = read_lease(engine)
+        engine.dispose()
+    finally:
+        code = daemon.stop()
+    assert code == 0, "".join(daemon.log)
+    assert "digest_cron='30 6 * * fri'" in line and "tick=0:00:02" in line
+    assert lease is not None
+    next_digest = datetime.fromisoformat(lease.detail["next_digest_at"])
+    local = next_digest.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert (local.weekday(), local.hour, local.minute) == (4, 6, 30)  # Friday 06:30 JST
