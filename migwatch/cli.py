@@ -3,6 +3,8 @@
 Library errors become one line and an exit code here, at the boundary: 0 success,
 1 the job ran but some sources failed, 2 bad usage or configuration.  Commands live in
 ``migwatch/commands/``, one module per command group; each adds itself to :data:`cli`.
+A large group is spread over sibling modules (``sources`` and ``sources_*``) that add their
+commands to the group, listed after it in :data:`COMMAND_MODULES`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
     "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag", "schedule",
-    "sources",
+    "sources", "sources_add", "sources_check", "sources_opml",
 )
 
 

@@ -1,0 +1,94 @@
+"""``migwatch sources add``: fetch an address, find its feed, preview it and add it."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from config.errors import ConfigError
+from config.schema import KEY_PATTERN, SourceConfig
+from crawler.discovery import probe_url
+from crawler.urls import is_http_url, url_domain
+from migwatch.commands.sources import (
+    console,
+    current_sources,
+    new_source,
+    sources,
+    sources_path,
+)
+from migwatch.commands.sources_preview import fetcher, print_probe
+from migwatch.context import AppContext
+from migwatch.sources_file import append_entries, derive_key, find_by_url, save_sources_text
+
+ADD_PREVIEW_ITEMS = 5
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--key", help="Short unique id (default: from the title or host).")
+@click.option("--name", help="Name shown to readers (default: the feed's title).")
+@click.option("--kind", type=click.Choice(["feed", "listing", "sitemap"]),
+              help="What the address is (default: found out by fetching it).")
+@click.option("--language", help="Language of the articles: ja, en, … (default: the feed's).")
+@click.option("--weight", type=float, default=1.0, show_default=True,
+              help="Importance in the digest ranking, 0 to 10.")
+@click.option("--no-fetch-articles", is_flag=True,
+              help="Keep only the feed's title and link; do not download article pages.")
+@click.option("--category", "categories", multiple=True, help="A label; repeat for more.")
+@click.option("--pick", type=int, help="When the page declares several feeds, use the N-th.")
+@click.option("--yes", is_flag=True, help="Write without asking.")
+@click.pass_obj
+def add(app: AppContext, url: str, key: str | None, name: str | None, kind: str | None,
+        language: str | None, weight: float, no_fetch_articles: bool,
+        categories: tuple[str, ...], pick: int | None, yes: bool) -> None:
+    """Fetch URL, find its feed, show what it would collect and add it to sources.yaml."""
+    settings, text, existing = current_sources(app)
+    path = sources_path(app)
+    if not is_http_url(url):
+        raise ConfigError(f"{url!r} is not an http:// or https:// address")
+    if kind == "listing":
+        raise ConfigError("a listing source needs CSS selectors: add it by hand in "
+                          f"{path} (see docs/sources.md)")
+    taken = {s.key for s in existing}
+    if key is not None and key in taken:
+        raise ConfigError(f"key {key!r} is already used in {path}; choose another --key")
+    if key is not None and not re.match(KEY_PATTERN, key):
+        raise ConfigError(f"--key {key!r}: use lower-case letters, digits, '-', '_' or '.'")
+    _refuse_duplicate_url(url, existing)
+    result = probe_url(url, fetch=fetcher(settings), tz=settings.tz, now=datetime.now(UTC),
+                       kind="sitemap" if kind == "sitemap" else None, pick=pick)
+    _refuse_duplicate_url(result.feed_url, existing)
+    print_probe(result, settings, ADD_PREVIEW_ITEMS)
+    title = name or result.title or url_domain(result.feed_url)
+    entry: dict[str, Any] = {
+        "key": key or derive_key(result.feed_url, result.title or title, taken),
+        "name": title, "kind": result.kind, "url": result.feed_url,
+    }
+    if language or result.language:
+        entry["language"] = language or result.language
+    entry["weight"] = weight
+    if no_fetch_articles:
+        entry["fetch_articles"] = False
+    if categories:
+        entry["categories"] = list(dict.fromkeys(categories))
+    expected = [*existing, new_source(entry)]
+    new_text = append_entries(text, [entry])
+    console.print(f"source to add: key [bold]{entry['key']}[/], name {escape(title)}")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError("nothing written: pass --yes to add the source without a question")
+        click.confirm(f"add it to {path}?", default=True, abort=True)
+    save_sources_text(path, new_text, expected)
+    console.print(f"added {entry['key']} to {escape(str(path))}")
+
+
+def _refuse_duplicate_url(url: str, existing: Sequence[SourceConfig]) -> None:
+    same = find_by_url(url, existing)
+    if same is not None:
+        raise ConfigError(f"{url} is already configured as source {same.key!r}")

@@ -1,0 +1,109 @@
+"""``migwatch sources check``: fetch a source or an address and say whether it is usable.
+
+Nothing is stored.  Exit code 1 when the address is unusable: a web page configured as a
+feed, selectors that match nothing, or a robots.txt that forbids it while it is obeyed.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.robotparser
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import click
+from rich.markup import escape
+
+from config.errors import ConfigError, FetchError, ParseError
+from crawler.discovery import Kind, PreviewItem, probe_url
+from crawler.encoding import decode_document
+from crawler.fetch_one import FetchedPage
+from crawler.listing import parse_listing
+from crawler.urls import is_http_url
+from migwatch.commands.sources import console, current_sources, sources, sources_path
+from migwatch.commands.sources_preview import fetcher, print_items, print_probe
+from migwatch.context import AppContext
+
+CHECK_PREVIEW_ITEMS = 10
+
+
+def robots_verdict(url: str, fetch: Callable[[str], FetchedPage], user_agent: str) -> bool | None:
+    """True/False if the site's robots.txt allows/forbids ``url``; None if it is unreadable."""
+    parts = re.match(r"^(https?://[^/?#]+)", url)
+    if parts is None:
+        return None
+    parser = urllib.robotparser.RobotFileParser()
+    try:
+        page = fetch(parts.group(1) + "/robots.txt")
+    except FetchError as exc:
+        cause = exc.__cause__
+        code = cause.code if isinstance(cause, urllib.error.HTTPError) else None
+        if code in (401, 403):
+            return False  # as urllib.robotparser does: a closed robots.txt closes the site
+        if code is not None and 400 <= code < 500:
+            return True  # no robots.txt: everything is allowed (RFC 9309 §2.3.1.3)
+        return None
+    parser.parse(decode_document(page.body, page.content_type).text.splitlines())
+    return parser.can_fetch(user_agent, url)
+
+
+@sources.command("check")
+@click.argument("target", metavar="URL|KEY")
+@click.pass_obj
+def check(app: AppContext, target: str) -> int:
+    """Fetch a source or address and show what would be collected (nothing is stored)."""
+    settings, _, existing = current_sources(app)
+    fetch = fetcher(settings)
+    now = datetime.now(UTC)
+    source = next((s for s in existing if s.key == target), None)
+    if source is None and not is_http_url(target):
+        raise ConfigError(f"{target!r} is neither a source key in {sources_path(app)} nor an "
+                          "http(s) address; see `migwatch sources list`")
+    usable = True
+    if source is not None and source.kind == "listing" and source.listing is not None:
+        page = fetch(source.url)
+        decoded = decode_document(page.body, page.content_type)
+        _print_fetch(page, decoded.encoding)
+        try:
+            listing = parse_listing(decoded.text, url=page.url, selectors=source.listing,
+                                    tz=settings.tz, now=now)
+        except ParseError as exc:
+            console.print(f"[red]not usable:[/] {escape(str(exc))}")
+            return 1
+        console.print(f"listing: the selectors matched {len(listing.items)} items")
+        items = [PreviewItem(i.title, i.link, i.published_at) for i in listing.items]
+        print_items(items, CHECK_PREVIEW_ITEMS, settings)
+        url = source.url
+    else:
+        url = source.url if source is not None else target
+        kind: Kind | None = None
+        if source is not None:
+            kind = "sitemap" if source.kind == "sitemap" else "feed"
+        result = probe_url(url, fetch=fetch, tz=settings.tz, now=now, kind=kind)
+        _print_fetch(result.page, result.encoding)
+        print_probe(result, settings, CHECK_PREVIEW_ITEMS)
+        if source is not None and result.landing is not None:
+            console.print(f"[red]not usable:[/] {escape(url)} is a web page; set url: to the "
+                          f"feed it declares, {escape(result.feed_url)}")
+            usable = False
+        if not result.items:
+            console.print("[yellow]the feed holds no items right now[/]")
+    allowed = robots_verdict(url, fetch, settings.crawler.user_agent)
+    verdict = {True: "allowed", False: "forbidden", None: "unreadable (treated as allowed)"}
+    console.print(f"robots.txt: {verdict[allowed]}"
+                  + ("" if settings.crawler.obey_robots else " (obey_robots is off)"))
+    if allowed is False and settings.crawler.obey_robots:
+        console.print("[red]not usable:[/] the site's robots.txt forbids this address")
+        usable = False
+    console.print("usable" if usable else "[red]not usable[/]")
+    return 0 if usable else 1
+
+
+def _print_fetch(page: FetchedPage, encoding: str) -> None:
+    rows = [("address", page.url), ("HTTP status", str(page.status)),
+            ("content type", page.content_type or "—"), ("encoding", encoding),
+            ("ETag", "yes" if "etag" in page.headers else "no"),
+            ("Last-Modified", "yes" if "last-modified" in page.headers else "no")]
+    for label, value in rows:
+        console.print(f"[dim]{label:>13}[/]  {escape(value)}")
