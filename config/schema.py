@@ -125,6 +125,9 @@ class DigestSettings(_Model):
     silent_after: Duration = Field(
         timedelta(days=14), description="A source with nothing new for this long is 'silent'."
     )
+    max_attempts: int = Field(
+        5, ge=1, description="Attempts to mail an issue to one recipient before giving up."
+    )
 
     @field_validator("recipients")
     @classmethod

@@ -4,11 +4,15 @@ A ``Delivery`` row per (period, language, recipient) moves through::
 
     pending ──claim──► sending ──► sent
        ▲                  │
-       └──── failed ◄─────┘        (failed rows are claimed again on the next run)
+       └──── failed ◄─────┤        (failed rows are claimed again on the next run)
+                │         ▼
+                └───► given-up     (never claimed again until reset_given_up)
 
 ``sending`` marks the window between claiming a row and recording the SMTP outcome.  A
 row still ``sending`` when the builder lock is next taken belongs to a process that died
 in that window; it is claimed again, so the worst case is one duplicate, never a loss.
+When to give up is the caller's decision (``digest.deliver``); here a row only moves to
+``given-up`` from ``sending`` or ``failed``, by one writer, so it is reported once.
 
 Claims are exclusive: on PostgreSQL the row is read ``FOR UPDATE SKIP LOCKED``; on
 SQLite a conditional UPDATE succeeds for one writer only.  The builder lock is a
@@ -33,6 +37,7 @@ from db.models import Delivery, DigestIssue, Lease
 from db.times import utc_naive
 
 RETRYABLE = ("pending", "failed", "sending")
+GIVEN_UP = "given-up"
 
 
 @dataclass(frozen=True)
@@ -119,16 +124,19 @@ def list_deliveries(session: Session, period: str, language: str) -> list[Delive
 
 def is_issue_done(session: Session, period: str, language: str,
                   recipients: Sequence[str]) -> bool:
-    """Whether an issue was built (complete) and reached every one of ``recipients``."""
+    """Whether an issue was built (complete) and nothing is left to send to ``recipients``.
+
+    A recipient given up counts as done: only ``reset_given_up`` brings it back.
+    """
     built = session.scalars(
         select(DigestIssue.is_complete).where(
             DigestIssue.period == period, DigestIssue.language == language)
     ).first()
     if not built:
         return False
-    sent = {row.recipient for row in list_deliveries(session, period, language)
-            if row.status == "sent"}
-    return set(recipients) <= sent
+    done = {row.recipient for row in list_deliveries(session, period, language)
+            if row.status in ("sent", GIVEN_UP)}
+    return set(recipients) <= done
 
 
 def claim_delivery(session: Session, delivery_id: int, now: datetime) -> DeliveryRow | None:
@@ -167,33 +175,58 @@ def claim_delivery(session: Session, delivery_id: int, now: datetime) -> Deliver
 
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
     """Record that the server accepted the message."""
-    _finish(session, delivery_id, status="sent", error=None, now=now)
+    _finish(session, delivery_id, now, status="sent", last_error=None, sent_at=utc_naive(now))
 
 
 def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -> None:
     """Record a failed attempt and its one-line reason; the next run retries it."""
-    _finish(session, delivery_id, status="failed", error=error[:1000], now=now)
+    _finish(session, delivery_id, now, status="failed", last_error=error[:1000])
+
+
+def mark_given_up(session: Session, delivery_id: int, error: str, now: datetime) -> bool:
+    """Record a failed last attempt: the row is not claimed again.  False if not ours."""
+    return _finish(session, delivery_id, now, status=GIVEN_UP, last_error=error[:1000])
+
+
+def give_up_failed(session: Session, delivery_id: int, now: datetime) -> bool:
+    """Move a ``failed`` row to ``given-up``, keeping its error; False if it was not failed."""
+    return _finish(session, delivery_id, now, from_status="failed", status=GIVEN_UP)
+
+
+def reset_given_up(session: Session, period: str, language: str, now: datetime) -> int:
+    """Make the issue's given-up rows ``pending`` with no attempts; return how many."""
+    try:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.period == period, Delivery.language == language,
+                   Delivery.status == GIVEN_UP)
+            .values(status="pending", attempts=0, updated_at=utc_naive(now))
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StorageError(f"resetting given-up deliveries failed: {exc}") from exc
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _finish(
-    session: Session, delivery_id: int, *, status: str, error: str | None, now: datetime
-) -> None:
-    values: dict[str, object] = {
-        "status": status, "last_error": error, "updated_at": utc_naive(now),
-    }
-    if status == "sent":
-        values["sent_at"] = utc_naive(now)
+    session: Session, delivery_id: int, now: datetime, *, from_status: str = "sending",
+    **values: object,
+) -> bool:
+    """Set ``values`` on the row if it is still ``from_status``; whether it was."""
     try:
-        session.execute(
+        result = session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == "sending")
-            .values(**values)
+            .where(Delivery.id == delivery_id, Delivery.status == from_status)
+            .values(updated_at=utc_naive(now), **values)
             .execution_options(synchronize_session=False)
         )
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
         raise StorageError(f"recording a delivery failed: {exc}") from exc
+    return getattr(result, "rowcount", 0) == 1
 
 
 def record_issue(session: Session, record: IssueRecord) -> None:

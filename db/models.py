@@ -182,7 +182,7 @@ class Delivery(Base):
     period: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))
     recipient: Mapped[str] = mapped_column(String(320))
-    # pending | sending | sent | failed
+    # pending | sending | sent | failed | given-up
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

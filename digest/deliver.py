@@ -8,6 +8,16 @@ bookkeeping is sent again (at most one duplicate, never a lost issue; the Messag
 the same, so many clients fold the two).  Runs for one issue never overlap: they hold a
 builder lock.
 
+Giving up: a recipient whose attempt fails when it has had ``digest.max_attempts``
+attempts for the issue becomes ``given-up`` and is not tried again; so does one whose
+address the server refuses for good (a 5xx reply to RCPT TO: RFC 5321 says such a
+command must not be repeated unchanged, and an unknown or blocked mailbox does not heal by
+itself).  Other 5xx replies (login, sender, message) and every 4xx, network or TLS error
+count as ordinary attempts, since they concern the server or the setup, not the address,
+and a fix there lets the next run through.  The step to ``given-up`` is logged once, as a
+warning naming the recipient, the issue and the command that tries again
+(``retry_given_up`` resets those rows first).
+
 SMTP replies are untrusted input: every smtplib or socket error becomes a one-line
 :class:`DeliveryError` text, sanitised, recorded on that recipient's row, and the run
 goes on with the next recipient.  The password comes only from
@@ -24,6 +34,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -36,12 +47,17 @@ from config.errors import ConfigError, DeliveryError
 from config.schema import Settings, SmtpSettings
 from db.instance import this_process
 from db.ledger import (
+    GIVEN_UP,
+    DeliveryRow,
     builder_lock,
     claim_delivery,
     ensure_deliveries,
+    give_up_failed,
     list_deliveries,
     mark_failed,
+    mark_given_up,
     mark_sent,
+    reset_given_up,
 )
 from digest.archive import write_atomically
 from digest.model import BuiltDigest, DeliveryOutcome, DeliveryReport
@@ -115,6 +131,22 @@ def describe_smtp_error(exc: BaseException, smtp: SmtpSettings) -> str:
     return one_line(f"SMTP error: {exc}")
 
 
+class RecipientRefusedError(DeliveryError):
+    """The server refused the recipient's address for good (5xx to RCPT TO)."""
+
+
+def is_permanent_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` is a 5xx refusal of every recipient of the message."""
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and bool(exc.recipients) and all(
+        500 <= code < 600 for code, _text in exc.recipients.values()
+    )
+
+
+def resend_hint(period: str, language: str) -> str:
+    """The command that tries the given-up recipients of an issue again."""
+    return f"migwatch digest --week {period} --lang {language} --send --retry-given-up"
+
+
 def _decode(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -159,7 +191,10 @@ class Mailer:
             # after any error the conversation may be out of step (a malformed multi-line
             # reply, a half-read answer): start the next recipient on a fresh connection
             self.close()
-            raise DeliveryError(describe_smtp_error(exc, self.smtp)) from exc
+            reason = describe_smtp_error(exc, self.smtp)
+            if is_permanent_refusal(exc):
+                raise RecipientRefusedError(reason) from exc
+            raise DeliveryError(reason) from exc
 
     def close(self) -> None:
         """Say QUIT if possible; forget the connection either way."""
@@ -185,8 +220,12 @@ def send_digest(
     now: datetime,
     dry_run_dir: Path | None = None,
     after_send: AfterSend | None = None,
+    retry_given_up: bool = False,
 ) -> DeliveryReport:
-    """Mail ``built`` to every configured recipient not yet served; report each outcome."""
+    """Mail ``built`` to every configured recipient not yet served; report each outcome.
+
+    ``retry_given_up`` first gives the issue's given-up recipients a fresh set of attempts.
+    """
     recipients = list(dict.fromkeys(settings.digest.recipients))
     if not recipients:
         raise ConfigError("digest.recipients in migwatch.yaml is empty; add an email address")
@@ -217,16 +256,32 @@ def send_digest(
     if smtp.username and not password:
         raise ConfigError(f"smtp.username is set but {PASSWORD_ENV} is not; export it first")
 
+    max_attempts = settings.digest.max_attempts
     mailer = Mailer(smtp, password)
     report: list[DeliveryOutcome] = []
     name = f"digest-send:{built.period}:{built.language}"
     with builder_lock(sessions, name, holder=this_process(), now=now), sessions() as session:
         ensure_deliveries(session, built.period, built.language, ids, now)
+        if retry_given_up:
+            reset = reset_given_up(session, built.period, built.language, now)
+            if reset:
+                log.info("digest period=%s lang=%s retrying %d given-up recipients",
+                         built.period, built.language, reset)
         ledger = list_deliveries(session, built.period, built.language)
         rows = {row.recipient: row for row in ledger}
         try:
             for recipient in recipients:
                 row = rows[recipient]
+                if row.status == "failed" and row.attempts >= max_attempts:
+                    # the limit was lowered since the last run: no attempt left
+                    if give_up_failed(session, row.id, now):
+                        _log_given_up(row, row.last_error)
+                    row = replace(row, status=GIVEN_UP)
+                if row.status == GIVEN_UP:
+                    report.append(
+                        DeliveryOutcome(recipient, GIVEN_UP, row.attempts, row.last_error)
+                    )
+                    continue
                 claimed = None if row.status == "sent" else claim_delivery(session, row.id, now)
                 if claimed is None:
                     report.append(DeliveryOutcome(recipient, "already-sent", row.attempts, None))
@@ -234,8 +289,17 @@ def send_digest(
                 try:
                     mailer.send(compose(recipient))
                 except DeliveryError as exc:
-                    mark_failed(session, claimed.id, str(exc), now)
-                    report.append(DeliveryOutcome(recipient, "failed", claimed.attempts, str(exc)))
+                    reason = str(exc)
+                    permanent = isinstance(exc, RecipientRefusedError)
+                    if not permanent and claimed.attempts < max_attempts:
+                        mark_failed(session, claimed.id, reason, now)
+                        report.append(
+                            DeliveryOutcome(recipient, "failed", claimed.attempts, reason)
+                        )
+                        continue
+                    if mark_given_up(session, claimed.id, reason, now):
+                        _log_given_up(claimed, reason)
+                    report.append(DeliveryOutcome(recipient, GIVEN_UP, claimed.attempts, reason))
                     continue
                 if after_send is not None:
                     after_send(recipient)
@@ -244,12 +308,24 @@ def send_digest(
         finally:
             mailer.close()
     result = DeliveryReport(built.period, built.language, tuple(report))
-    counts = dict.fromkeys(("sent", "failed", "already-sent"), 0)
+    counts = dict.fromkeys(("sent", "failed", GIVEN_UP, "already-sent"), 0)
     for outcome in report:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     log.info(
-        "digest delivered period=%s lang=%s sent=%d failed=%d already_sent=%d status=%s",
-        built.period, built.language, counts["sent"], counts["failed"], counts["already-sent"],
-        "error" if result.has_failures else "ok",
+        "digest delivered period=%s lang=%s sent=%d failed=%d given_up=%d already_sent=%d "
+        "status=%s",
+        built.period, built.language, counts["sent"], counts["failed"], counts[GIVEN_UP],
+        counts["already-sent"], "error" if result.has_failures else "ok",
     )
     return result
+
+
+def _log_given_up(row: DeliveryRow, reason: str | None) -> None:
+    """The one warning a user gets about a recipient given up."""
+    attempts = row.attempts
+    log.warning(
+        "gave up mailing %s (%s) to %s after %d attempt%s: %s; check the address and the "
+        "smtp settings, then run: %s",
+        row.period, row.language, row.recipient, attempts, "" if attempts == 1 else "s",
+        reason or "no reason recorded", resend_hint(row.period, row.language),
+    )

@@ -163,7 +163,7 @@ class DeliveryOutcome:
     """What happened to one recipient in one run."""
 
     recipient: str
-    status: str  # sent | failed | already-sent | dry-run
+    status: str  # sent | failed | given-up | already-sent | dry-run
     attempts: int
     error: str | None
     path: Path | None = None
@@ -179,5 +179,5 @@ class DeliveryReport:
 
     @property
     def has_failures(self) -> bool:
-        """Whether any recipient failed in this run."""
-        return any(outcome.status == "failed" for outcome in self.outcomes)
+        """Whether any recipient failed in this run or was given up (now or before)."""
+        return any(outcome.status in ("failed", "given-up") for outcome in self.outcomes)

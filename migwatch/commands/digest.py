@@ -12,13 +12,16 @@ from rich.table import Table
 
 from config.errors import ConfigError
 from digest.build import build_digest, load_theme_infos
-from digest.deliver import send_digest
+from digest.deliver import resend_hint, send_digest
 from digest.model import DeliveryReport
 from migwatch.cli import cli
 from migwatch.context import AppContext
 
 console = Console(highlight=False, soft_wrap=True)
-STATUS_STYLE = {"sent": "green", "already-sent": "cyan", "dry-run": "cyan", "failed": "red"}
+STATUS_STYLE = {
+    "sent": "green", "already-sent": "cyan", "dry-run": "cyan", "failed": "red",
+    "given-up": "red",
+}
 
 
 def _parse_now(value: str | None) -> datetime:
@@ -37,6 +40,8 @@ def _parse_now(value: str | None) -> datetime:
 @click.option("--lang", type=click.Choice(["ja", "en"]),
               help="Language of the issue [default: digest.language].")
 @click.option("--send", is_flag=True, help="Mail the issue to digest.recipients (once each).")
+@click.option("--retry-given-up", is_flag=True,
+              help="With --send: try the recipients given up on for this issue again.")
 @click.option("--dry-run", is_flag=True,
               help="Write the mails as .eml files under <out>/outbox instead of sending.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
@@ -45,11 +50,13 @@ def _parse_now(value: str | None) -> datetime:
               help="Pretend it is this time (reproducible builds and tests).")
 @click.pass_obj
 def digest_command(
-    app: AppContext, week: str | None, lang: str | None, send: bool, dry_run: bool,
-    out: Path | None, now_text: str | None,
+    app: AppContext, week: str | None, lang: str | None, send: bool, retry_given_up: bool,
+    dry_run: bool, out: Path | None, now_text: str | None,
 ) -> int:
     """Build the weekly digest (HTML, text, Atom) and optionally mail it."""
     settings = app.settings
+    if retry_given_up and not send:
+        raise ConfigError("--retry-given-up works only with --send")
     now = _parse_now(now_text)
     themes = load_theme_infos(app.config_path)
     built = build_digest(
@@ -68,7 +75,8 @@ def digest_command(
         return 0
     outbox = (out if out is not None else Path(settings.digest.archive_dir)) / "outbox"
     report = send_digest(
-        app.sessions, settings, built, now=now, dry_run_dir=outbox if dry_run else None
+        app.sessions, settings, built, now=now, dry_run_dir=outbox if dry_run else None,
+        retry_given_up=retry_given_up,
     )
     print_report(report)
     return 1 if report.has_failures else 0
@@ -87,3 +95,11 @@ def print_report(report: DeliveryReport) -> None:
             escape(note),
         )
     console.print(table)
+    given_up = sum(outcome.status == "given-up" for outcome in report.outcomes)
+    if given_up:
+        console.print(
+            f"given up on {given_up} recipient{'' if given_up == 1 else 's'}: check the "
+            f"address and the smtp settings, then run: "
+            f"{resend_hint(report.period, report.language)}",
+            markup=False,
+        )

@@ -90,6 +90,15 @@ schedule:
     assert "migwatch.yaml:5: schedule.tick:" in text and "30s, 15m, 2h or 1d" in text
 
 
+def test_digest_limits_are_at_least_one(tmp_path: Path) -> None:
+    assert load_settings(tmp_path).digest.max_attempts == 5
+    write(tmp_path, "migwatch.yaml", "digest:\n  max_attempts: 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.endswith("migwatch.yaml:2: digest.max_attempts: Input should be greater than or equal to 1")
+
+
 def test_a_missing_settings_file_means_defaults(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
     assert settings.timezone == "Asia/Tokyo"

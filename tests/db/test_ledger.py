@@ -19,10 +19,13 @@ from db.ledger import (
     builder_lock,
     claim_delivery,
     ensure_deliveries,
+    give_up_failed,
     list_deliveries,
     mark_failed,
+    mark_given_up,
     mark_sent,
     record_issue,
+    reset_given_up,
 )
 from db.models import DigestIssue, Lease
 
@@ -63,6 +66,33 @@ def test_a_failed_row_keeps_its_error_and_is_claimed_again(engine: Engine) -> No
         assert (failed.status, failed.last_error) == ("failed", "server answered 451 try later")
         again = claim_delivery(session, row.id, NOW + timedelta(days=1))
         assert again is not None and again.attempts == 2
+
+
+def test_a_given_up_row_is_never_claimed_until_reset(engine: Engine) -> None:
+    with session_factory(engine)() as session:
+        ensure_deliveries(session, "2026-W48", "ja", IDS, NOW)
+        first, second = list_deliveries(session, "2026-W48", "ja")
+        assert claim_delivery(session, first.id, NOW) is not None
+        assert mark_given_up(session, first.id, "server refused the recipient: 550", NOW)
+        assert not mark_given_up(session, first.id, "again", NOW)  # once only
+        assert claim_delivery(session, second.id, NOW) is not None
+        mark_failed(session, second.id, "server answered 451 try later", NOW)
+        assert not give_up_failed(session, first.id, NOW)  # not failed: left alone
+        assert give_up_failed(session, second.id, NOW)
+        rows = list_deliveries(session, "2026-W48", "ja")
+        assert [(r.status, r.attempts, r.last_error) for r in rows] == [
+            ("given-up", 1, "server refused the recipient: 550"),
+            ("given-up", 1, "server answered 451 try later"),
+        ]
+        assert claim_delivery(session, first.id, NOW) is None
+        assert claim_delivery(session, second.id, NOW) is None
+        assert reset_given_up(session, "2026-W48", "en", NOW) == 0
+        assert reset_given_up(session, "2026-W48", "ja", NOW) == 2
+        assert {(r.status, r.attempts) for r in list_deliveries(session, "2026-W48", "ja")} == {
+            ("pending", 0)
+        }
+        again = claim_delivery(session, first.id, NOW)
+        assert again is not None and again.attempts == 1
 
 
 def test_the_builder_lock_refuses_a_second_holder_until_released(engine: Engine) -> None:

@@ -1,8 +1,9 @@
 """Delivery against a real SMTP server on 127.0.0.1: once per recipient, retries of the
-refused, and the crash window between sending and recording."""
+refused up to digest.max_attempts, and the crash window between sending and recording."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import Engine
 
 from config.errors import ConfigError
 from db import session_factory
-from db.ledger import list_deliveries
+from db.ledger import is_issue_done, list_deliveries
 from digest.deliver import message_id_for, send_digest
 from tests.digest.fixtures.setup import RECIPIENTS, build, seed, settings_for
 from tests.digest.fixtures.smtp import free_port, smtp_server
@@ -51,29 +52,140 @@ def test_each_recipient_gets_one_multipart_message_and_a_rerun_sends_nothing(
     assert set(_statuses(engine).values()) == {("sent", 1)}
 
 
-def test_a_refused_recipient_is_recorded_and_sent_once_on_the_next_run(
+def test_a_deferred_recipient_is_recorded_and_sent_once_on_the_next_run(
     engine: Engine, tmp_path: Path
 ) -> None:
     seed(engine)
     built = build(engine, tmp_path)
     sessions = session_factory(engine)
-    with smtp_server(refuse={BEN}) as (server, port):
+    with smtp_server(defer={BEN}) as (server, port):
         report = send_digest(sessions, settings_for(port), built, now=built.built_at)
         assert report.has_failures
         failed = next(o for o in report.outcomes if o.recipient == BEN)
         assert failed.status == "failed"
-        assert failed.error is not None and failed.error.startswith(
-            "server refused the recipient: 550"
-        )
-        assert "\n" not in failed.error and "<script>" not in failed.error
+        assert failed.error == "server refused the recipient: 451 4.3.0 mailbox busy, try again later"
         assert _statuses(engine) == {AIKO: ("sent", 1), BEN: ("failed", 1), CHIKA: ("sent", 1)}
-        server.refuse.clear()
+        server.defer.clear()
         retry = send_digest(sessions, settings_for(port), built, now=built.built_at)
     assert {o.recipient: o.status for o in retry.outcomes} == {
         AIKO: "already-sent", BEN: "sent", CHIKA: "already-sent",
     }
     assert [len(server.to(a)) for a in RECIPIENTS] == [1, 1, 1]
     assert _statuses(engine)[BEN] == ("sent", 2)
+
+
+def _given_up_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "digest.deliver" and r.getMessage().startswith("gave up")]
+
+
+def test_a_recipient_failing_max_attempts_times_is_given_up_and_reported_once(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+    caplog.set_level(logging.WARNING, logger="digest.deliver")
+    with smtp_server(defer={BEN}) as (server, port):
+        settings = settings_for(port, recipients=[AIKO, BEN], max_attempts=3)
+        runs = [
+            send_digest(sessions, settings, built, now=built.built_at + timedelta(hours=n))
+            for n in range(5)
+        ]
+    ben = [next(o for o in run.outcomes if o.recipient == BEN) for run in runs]
+    assert [(o.status, o.attempts) for o in ben] == [
+        ("failed", 1), ("failed", 2), ("given-up", 3), ("given-up", 3), ("given-up", 3),
+    ]
+    assert all(run.has_failures for run in runs)
+    # asked three times, then never again
+    assert server.asked.count(BEN) == 3 and server.to(BEN) == []
+    assert _statuses(engine) == {AIKO: ("sent", 1), BEN: ("given-up", 3)}
+    (warning,) = _given_up_warnings(caplog)
+    assert warning == (
+        f"gave up mailing 2026-W48 (ja) to {BEN} after 3 attempts: server refused the "
+        "recipient: 451 4.3.0 mailbox busy, try again later; check the address and the smtp "
+        "settings, then run: migwatch digest --week 2026-W48 --lang ja --send --retry-given-up"
+    )
+    with sessions() as session:
+        assert is_issue_done(session, "2026-W48", "ja", [AIKO, BEN])
+
+
+def test_a_permanent_refusal_is_given_up_at_once_with_a_sanitised_reason(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+    caplog.set_level(logging.WARNING, logger="digest.deliver")
+    with smtp_server(refuse={BEN}) as (server, port):
+        report = send_digest(sessions, settings_for(port), built, now=built.built_at)
+        again = send_digest(sessions, settings_for(port), built,
+                            now=built.built_at + timedelta(days=1))
+    refused = next(o for o in report.outcomes if o.recipient == BEN)
+    assert (refused.status, refused.attempts) == ("given-up", 1)
+    assert refused.error is not None and refused.error.startswith(
+        "server refused the recipient: 550"
+    )
+    assert "\n" not in refused.error and "<script>" not in refused.error
+    assert report.has_failures and again.has_failures
+    assert {o.recipient: o.status for o in again.outcomes} == {
+        AIKO: "already-sent", BEN: "given-up", CHIKA: "already-sent",
+    }
+    assert server.asked.count(BEN) == 1
+    assert _statuses(engine) == {AIKO: ("sent", 1), BEN: ("given-up", 1), CHIKA: ("sent", 1)}
+    (warning,) = _given_up_warnings(caplog)
+    assert f"to {BEN} after 1 attempt: server refused the recipient: 550" in warning
+    assert "\n" not in warning
+
+
+def test_retry_given_up_gives_the_recipient_a_fresh_set_of_attempts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+    with smtp_server(refuse={BEN}) as (server, port):
+        settings = settings_for(port, max_attempts=2)
+        send_digest(sessions, settings, built, now=built.built_at)
+        server.refuse.clear()
+        server.defer.add(BEN)
+        later = built.built_at + timedelta(days=1)
+        first = send_digest(sessions, settings, built, now=later, retry_given_up=True)
+        assert _statuses(engine)[BEN] == ("failed", 1)
+        second = send_digest(sessions, settings, built, now=later, retry_given_up=True)
+        assert _statuses(engine)[BEN] == ("given-up", 2)
+        server.defer.clear()
+        third = send_digest(sessions, settings, built, now=later, retry_given_up=True)
+    assert [next(o.status for o in r.outcomes if o.recipient == BEN)
+            for r in (first, second, third)] == ["failed", "given-up", "sent"]
+    assert not third.has_failures
+    assert [len(server.to(a)) for a in RECIPIENTS] == [1, 1, 1]
+    assert _statuses(engine)[BEN] == ("sent", 1)
+
+
+def test_a_lowered_limit_gives_up_an_exhausted_recipient_without_another_attempt(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+    caplog.set_level(logging.WARNING, logger="digest.deliver")
+    with smtp_server(defer={BEN}) as (server, port):
+        for hours in (0, 1, 2):
+            send_digest(sessions, settings_for(port, max_attempts=5), built,
+                        now=built.built_at + timedelta(hours=hours))
+        assert _statuses(engine)[BEN] == ("failed", 3)
+        assert _given_up_warnings(caplog) == []
+        lowered = settings_for(port, max_attempts=2)
+        report = send_digest(sessions, lowered, built, now=built.built_at + timedelta(hours=3))
+        send_digest(sessions, lowered, built, now=built.built_at + timedelta(hours=4))
+    assert server.asked.count(BEN) == 3
+    ben = next(o for o in report.outcomes if o.recipient == BEN)
+    assert (ben.status, ben.attempts) == ("given-up", 3)
+    assert ben.error == "server refused the recipient: 451 4.3.0 mailbox busy, try again later"
+    assert _statuses(engine)[BEN] == ("given-up", 3)
+    (warning,) = _given_up_warnings(caplog)
+    assert f"to {BEN} after 3 attempts: server refused the recipient: 451" in warning
 
 
 def test_a_crash_after_the_smtp_transaction_costs_at_most_one_duplicate(

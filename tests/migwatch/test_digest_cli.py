@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -47,19 +48,29 @@ def _run(engine: Engine, config: Path, *args: str) -> int:
 
 
 def test_digest_writes_the_archive_and_sends_once_per_recipient(
-    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     seed(engine)
+    caplog.set_level(logging.WARNING, logger="digest.deliver")
     with smtp_server(refuse={BEN}) as (server, port):
         config = _config(tmp_path, port)
-        assert _run(engine, config, "--send") == 1  # one recipient refused
+        assert _run(engine, config, "--send") == 1  # one recipient refused for good
         out = capsys.readouterr().out
         assert "2026-W48: 11 articles, 7 stories" in out
         assert "2026-W48.ja.html" in out and "feed.atom" in out
-        assert "failed" in out and "550" in out
+        assert "given-up" in out and "550" in out
+        hint = "migwatch digest --week 2026-W48 --lang ja --send --retry-given-up"
+        assert f"given up on 1 recipient: check the address and the smtp settings, then run: {hint}" in out
         server.refuse.clear()
-        assert _run(engine, config, "--send") == 0
-        assert "already-sent" in capsys.readouterr().out
+        assert _run(engine, config, "--send") == 1  # not tried again by itself
+        out = capsys.readouterr().out
+        assert "already-sent" in out and hint in out
+        (warning,) = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+        assert warning.startswith(f"gave up mailing 2026-W48 (ja) to {BEN} after 1 attempt")
+        assert server.to(BEN) == []
+        assert _run(engine, config, "--send", "--retry-given-up") == 0
+        assert "sent" in capsys.readouterr().out
         assert _run(engine, config, "--send", "--lang", "en") == 0
     assert [len(server.to(a)) for a in RECIPIENTS] == [2, 2, 2]  # one ja and one en each
     archive = tmp_path / "archive"
@@ -85,6 +96,14 @@ def test_a_bad_week_is_a_one_line_usage_error(
     assert _run(engine, config, "--week", "2026-48") == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: --week '2026-48' is not an ISO week; write it like 2026-W48"
+
+
+def test_retry_given_up_needs_send(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, 1)
+    assert _run(engine, config, "--retry-given-up") == 2
+    assert capsys.readouterr().err.strip() == "error: --retry-given-up works only with --send"
 
 
 def test_the_current_week_can_be_built_and_is_shown_as_in_progress(
