@@ -128,6 +128,9 @@ class DigestSettings(_Model):
     max_attempts: int = Field(
         5, ge=1, description="Attempts to mail an issue to one recipient before giving up."
     )
+    feed_entries: int = Field(
+        20, ge=1, description="Newest issues kept in feed.atom (the index lists them all)."
+    )
 
     @field_validator("recipients")
     @classmethod

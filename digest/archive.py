@@ -6,11 +6,13 @@ Layout of ``digest.archive_dir`` (or ``--out``)::
     2026-W48.ja.txt    the plain-text body, as mailed
     2026-W48.ja.json   what the index and the feed need to know about the issue
     index.html         every issue, newest first
-    feed.atom          one entry per issue, id tag:migwatch,2026:digest/<week>/<lang>
+    feed.atom          the newest issues (digest.feed_entries), one entry per issue and
+                       language, id tag:migwatch,2026:digest/<week>/<lang>
 
 Every file is written to a temporary file in the same folder and moved into place with
 ``os.replace``, so a reader or a crash never sees half a file.  The index and the feed are
-rebuilt from the ``.json`` files on every write, so they always list what is on disk.
+rebuilt from the ``.json`` files on every write, so they always list what is on disk; the
+feed is cut to the newest weeks because each entry carries a whole issue page.
 """
 
 from __future__ import annotations
@@ -130,11 +132,19 @@ def write_index(out_dir: Path, issues: list[IssueMeta], *, title: str, language:
 
 
 def write_feed(
-    out_dir: Path, issues: list[IssueMeta], *, title: str, base_url: str, language: str
+    out_dir: Path, issues: list[IssueMeta], *, title: str, base_url: str, language: str,
+    max_entries: int,
 ) -> Path:
-    """Rebuild ``feed.atom`` (RFC 4287) with the full page of every issue as content."""
-    entries = []
+    """Rebuild ``feed.atom`` (RFC 4287): the first ``max_entries`` issues, full page as content.
+
+    ``issues`` come newest week first (``read_issues``); an issue whose page is missing is
+    skipped and does not take a place.  An entry's id depends only on its week and language,
+    so an entry keeps its id while it is in the feed and when it is rebuilt.
+    """
+    entries: list[dict[str, str]] = []
     for meta in issues:
+        if len(entries) >= max_entries:
+            break
         page = out_dir / issue_filename(meta.period, meta.language, "html")
         try:
             content = page.read_text(encoding="utf-8")

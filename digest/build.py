@@ -132,6 +132,7 @@ def build_digest(
             title=settings.digest.title,
             base_url=settings.digest.base_url,
             language=settings.digest.language,
+            max_entries=settings.digest.feed_entries,
         )
         with sessions() as session:
             record_issue(

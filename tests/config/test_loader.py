@@ -91,12 +91,14 @@ schedule:
 
 
 def test_digest_limits_are_at_least_one(tmp_path: Path) -> None:
-    assert load_settings(tmp_path).digest.max_attempts == 5
-    write(tmp_path, "migwatch.yaml", "digest:\n  max_attempts: 0\n")
+    digest = load_settings(tmp_path).digest
+    assert (digest.max_attempts, digest.feed_entries) == (5, 20)
+    write(tmp_path, "migwatch.yaml", "digest:\n  max_attempts: 0\n  feed_entries: 0\n")
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path)
-    (problem,) = caught.value.problems
-    assert problem.endswith("migwatch.yaml:2: digest.max_attempts: Input should be greater than or equal to 1")
+    first, second = caught.value.problems
+    assert first.endswith("migwatch.yaml:2: digest.max_attempts: Input should be greater than or equal to 1")
+    assert second.endswith("migwatch.yaml:3: digest.feed_entries: Input should be greater than or equal to 1")
 
 
 def test_a_missing_settings_file_means_defaults(tmp_path: Path) -> None:

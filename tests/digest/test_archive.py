@@ -6,9 +6,19 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from sqlalchemy import Engine
 
 from config.errors import DeliveryError
-from digest.archive import IssueMeta, read_issues, write_atomically, write_feed, write_issue
+from digest.archive import (
+    IssueMeta,
+    entry_id,
+    read_issues,
+    write_atomically,
+    write_feed,
+    write_index,
+    write_issue,
+)
+from tests.digest.fixtures.setup import build, seed, settings_for
 
 
 def _issue(out: Path, period: str, language: str, subject: str = "S") -> None:
@@ -27,7 +37,7 @@ def test_feed_has_one_entry_per_issue_with_stable_ids_and_parses_cleanly(
             _issue(tmp_path, period, language, f"{period} {language} 外国人 <&>")
     issues = read_issues(tmp_path)
     path = write_feed(tmp_path, issues, title="migwatch", base_url="https://d.example.org/a",
-                      language="ja")
+                      language="ja", max_entries=20)
     parsed = feedparser.parse(path.read_bytes())
     assert parsed.bozo == 0, parsed.get("bozo_exception")
     assert len(parsed.entries) == 6
@@ -43,10 +53,63 @@ def test_feed_has_one_entry_per_issue_with_stable_ids_and_parses_cleanly(
 def test_rebuilding_an_issue_replaces_its_entry_instead_of_adding_one(tmp_path: Path) -> None:
     _issue(tmp_path, "2026-W48", "ja", "first")
     _issue(tmp_path, "2026-W48", "ja", "second")
-    path = write_feed(tmp_path, read_issues(tmp_path), title="m", base_url="", language="ja")
+    path = write_feed(tmp_path, read_issues(tmp_path), title="m", base_url="", language="ja",
+                      max_entries=20)
     parsed = feedparser.parse(path.read_bytes())
     assert parsed.bozo == 0
     assert [entry.title for entry in parsed.entries] == ["second"]
+
+
+def _feed_ids(path: Path) -> list[str]:
+    parsed = feedparser.parse(path.read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return [entry.id for entry in parsed.entries]
+
+
+def test_the_feed_keeps_the_newest_issues_with_their_ids_and_the_index_keeps_all(
+    tmp_path: Path,
+) -> None:
+    weeks = [f"2026-W{n:02d}" for n in range(40, 49)]
+    for period in weeks:
+        for language in ("ja", "en"):
+            _issue(tmp_path, period, language, f"{period} {language}")
+    issues = read_issues(tmp_path)
+    full = _feed_ids(write_feed(tmp_path, issues, title="m", base_url="", language="ja",
+                                max_entries=100))
+    kept = _feed_ids(write_feed(tmp_path, issues, title="m", base_url="", language="ja",
+                                max_entries=5))
+    assert len(full) == 18
+    assert kept == full[:5] == [
+        entry_id("2026-W48", "ja"), entry_id("2026-W48", "en"), entry_id("2026-W47", "ja"),
+        entry_id("2026-W47", "en"), entry_id("2026-W46", "ja"),
+    ]
+    index = write_index(tmp_path, issues, title="m", language="ja").read_text(encoding="utf-8")
+    for period in weeks:
+        for language in ("ja", "en"):
+            assert f'href="{period}.{language}.html"' in index
+
+
+def test_an_issue_without_its_page_does_not_take_a_place_in_the_feed(tmp_path: Path) -> None:
+    for period in ("2026-W46", "2026-W47", "2026-W48"):
+        _issue(tmp_path, period, "en")
+    (tmp_path / "2026-W47.en.html").unlink()
+    path = write_feed(tmp_path, read_issues(tmp_path), title="m", base_url="", language="en",
+                      max_entries=2)
+    assert _feed_ids(path) == [entry_id("2026-W48", "en"), entry_id("2026-W46", "en")]
+
+
+def test_building_an_issue_prunes_the_feed_to_digest_feed_entries(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    settings = settings_for(feed_entries=2)
+    for week in ("2026-W46", "2026-W47", "2026-W48"):
+        built = build(engine, tmp_path, settings=settings, week=week)
+    assert _feed_ids(built.feed_path) == [
+        entry_id("2026-W48", "ja"), entry_id("2026-W47", "ja"),
+    ]
+    index = built.index_path.read_text(encoding="utf-8")
+    assert all(f'href="{w}.ja.html"' in index for w in ("2026-W46", "2026-W47", "2026-W48"))
 
 
 def test_foreign_files_in_the_archive_are_ignored(tmp_path: Path) -> None:
