@@ -10,9 +10,9 @@ builder lock.
 
 Giving up: a recipient whose attempt fails when it has had ``digest.max_attempts``
 attempts for the issue becomes ``given-up`` and is not tried again; so does one whose
-address the server refuses for good (a 5xx reply to RCPT TO: RFC 5321 says such a
-command must not be repeated unchanged, and an unknown or blocked mailbox does not heal by
-itself).  Other 5xx replies (login, sender, message) and every 4xx, network or TLS error
+address the server refuses for good (a 5xx reply to RCPT TO that is about the address,
+such as 5.1.1 unknown mailbox: an unknown mailbox does not heal by itself).  Other 5xx
+replies (relaying denied, login, sender, message) and every 4xx, network or TLS error
 count as ordinary attempts, since they concern the server or the setup, not the address,
 and a fix there lets the next run through.  The step to ``given-up`` is logged once, as a
 warning naming the recipient, the issue and the command that tries again
@@ -135,10 +135,30 @@ class RecipientRefusedError(DeliveryError):
     """The server refused the recipient's address for good (5xx to RCPT TO)."""
 
 
+ENHANCED_STATUS = re.compile(rb"^\s*5\.(\d{1,3})\.\d{1,3}\b")
+
+
+def refuses_the_address(code: int, text: bytes | str) -> bool:
+    """Whether one RCPT TO reply says the address itself is bad, for good.
+
+    An enhanced status code (RFC 3463) decides when there is one: class 5.1.x is about
+    the address (unknown mailbox, bad domain); 5.7.x (relaying denied, authentication
+    required) and the rest are about the server or the setup, which a fix can heal.
+    Without one, 550/551/553 refuse the address unless the text speaks of relaying.
+    """
+    if not 500 <= code < 600:
+        return False
+    raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    enhanced = ENHANCED_STATUS.match(raw)
+    if enhanced:
+        return enhanced.group(1) == b"1"
+    return code in (550, 551, 553) and b"relay" not in raw.lower()
+
+
 def is_permanent_refusal(exc: BaseException) -> bool:
-    """Whether ``exc`` is a 5xx refusal of every recipient of the message."""
+    """Whether ``exc`` is a permanent refusal of the address of every recipient."""
     return isinstance(exc, smtplib.SMTPRecipientsRefused) and bool(exc.recipients) and all(
-        500 <= code < 600 for code, _text in exc.recipients.values()
+        refuses_the_address(code, text) for code, text in exc.recipients.values()
     )
 
 

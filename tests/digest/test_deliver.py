@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from config.errors import ConfigError
 from db import session_factory
 from db.ledger import is_issue_done, list_deliveries
-from digest.deliver import message_id_for, send_digest
+from digest.deliver import message_id_for, refuses_the_address, send_digest
 from tests.digest.fixtures.setup import RECIPIENTS, build, seed, settings_for
 from tests.digest.fixtures.smtp import free_port, smtp_server
 
@@ -136,6 +136,40 @@ def test_a_permanent_refusal_is_given_up_at_once_with_a_sanitised_reason(
     (warning,) = _given_up_warnings(caplog)
     assert f"to {BEN} after 1 attempt: server refused the recipient: 550" in warning
     assert "\n" not in warning
+
+
+def test_relaying_denied_is_the_setup_not_the_address_and_is_tried_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine)
+    built = build(engine, tmp_path)
+    sessions = session_factory(engine)
+    with smtp_server() as (server, port):
+        server.no_relay.add(BEN)
+        first = send_digest(sessions, settings_for(port), built, now=built.built_at)
+        server.no_relay.clear()  # the user fixed the SMTP login
+        second = send_digest(sessions, settings_for(port), built,
+                             now=built.built_at + timedelta(hours=1))
+    ben = next(o for o in first.outcomes if o.recipient == BEN)
+    assert (ben.status, ben.attempts) == ("failed", 1)
+    assert ben.error is not None and "5.7.1 relaying denied" in ben.error
+    assert {o.recipient: o.status for o in second.outcomes}[BEN] == "sent"
+    assert len(server.to(BEN)) == 1
+
+
+@pytest.mark.parametrize(("code", "text", "permanent"), [
+    (550, b"5.1.1 <ben@press.example.com>: user unknown", True),
+    (553, b"mailbox name not allowed", True),
+    (550, b"5.7.1 relaying denied", False),
+    (550, b"relaying denied", False),
+    (554, b"5.7.1 rejected by policy", False),
+    (552, b"5.2.2 mailbox full", False),
+    (450, b"4.1.1 try again", False),
+])
+def test_only_a_refusal_of_the_address_itself_is_permanent(
+    code: int, text: bytes, permanent: bool
+) -> None:
+    assert refuses_the_address(code, text) is permanent
 
 
 def test_retry_given_up_gives_the_recipient_a_fresh_set_of_attempts(
