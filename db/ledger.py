@@ -122,6 +122,36 @@ def list_deliveries(session: Session, period: str, language: str) -> list[Delive
     return [_row(item) for item in rows]
 
 
+@dataclass(frozen=True)
+class IssueDeliveries:
+    """How far one issue got: counts by status and the rows not sent."""
+
+    period: str
+    language: str
+    counts: dict[str, int]
+    unsent: tuple[DeliveryRow, ...]
+
+
+def recent_deliveries(session: Session, issues: int = 4) -> list[IssueDeliveries]:
+    """The ledger of the ``issues`` most recent issues (newest first), for ``status``."""
+    try:
+        keys = session.execute(
+            select(Delivery.period, Delivery.language).distinct()
+            .order_by(Delivery.period.desc(), Delivery.language).limit(issues)
+        ).all()
+        result = []
+        for period, language in keys:
+            rows = list_deliveries(session, period, language)
+            counts: dict[str, int] = {}
+            for row in rows:
+                counts[row.status] = counts.get(row.status, 0) + 1
+            unsent = tuple(row for row in rows if row.status != "sent")
+            result.append(IssueDeliveries(period, language, counts, unsent))
+    except SQLAlchemyError as exc:
+        raise StorageError(f"reading the delivery ledger failed: {exc}") from exc
+    return result
+
+
 def is_issue_done(session: Session, period: str, language: str,
                   recipients: Sequence[str]) -> bool:
     """Whether an issue was built (complete) and nothing is left to send to ``recipients``.

@@ -15,7 +15,9 @@ from rich.table import Table
 
 from config.errors import ConfigError
 from db.instance import read_lease
+from db.ledger import GIVEN_UP, IssueDeliveries, recent_deliveries
 from db.queries import ExportRow, export_articles, last_runs, source_health
+from digest.deliver import resend_hint
 from migwatch.cli import cli
 from migwatch.context import AppContext
 
@@ -34,6 +36,7 @@ def status(app: AppContext) -> None:
     with app.sessions() as session:
         health = source_health(session)
         runs = last_runs(session)
+        deliveries = recent_deliveries(session)
     table = Table(title=f"sources (times in {app.settings.timezone})", title_justify="left",
                   box=box.SIMPLE_HEAD)
     table.add_column("source", overflow="fold", min_width=12)
@@ -55,7 +58,7 @@ def status(app: AppContext) -> None:
         # Errors go below the table, one per line, so they stay readable in a narrow terminal.
         console.print("last errors:")
         for problem in problems:
-            console.print(f"  {problem}", markup=False)
+            console.print(f"  {problem}", markup=False, soft_wrap=True)
     if not health:
         console.print("no sources stored yet: run `migwatch collect`")
     runs_table = Table(title="last runs", title_justify="left", box=box.SIMPLE_HEAD)
@@ -66,6 +69,7 @@ def status(app: AppContext) -> None:
                            run.status,
                            run.detail or "")
     console.print(runs_table)
+    _print_deliveries(deliveries)
     lease = read_lease(app.engine)
     if lease is None:
         console.print("scheduler: not running (start it with `migwatch serve`)")
@@ -80,6 +84,35 @@ def status(app: AppContext) -> None:
                else ""),
             markup=False,
         )
+
+
+def _print_deliveries(issues: list[IssueDeliveries]) -> None:
+    """The recent issues' mail: how many sent, waiting, given up, and why."""
+    if not issues:
+        console.print("digest mail: nothing sent yet")
+        return
+    table = Table(title="digest mail", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("issue", "sent", "to retry", "given up"):
+        table.add_column(column, no_wrap=True)
+    problems = []
+    for issue in issues:
+        waiting = sum(n for status, n in issue.counts.items()
+                      if status not in ("sent", GIVEN_UP))
+        given_up = issue.counts.get(GIVEN_UP, 0)
+        table.add_row(f"{issue.period} {issue.language}", str(issue.counts.get("sent", 0)),
+                      f"[yellow]{waiting}[/]" if waiting else "0",
+                      f"[red]{given_up}[/]" if given_up else "0")
+        for row in issue.unsent:
+            if row.last_error:
+                tries = f"{row.attempts} attempt{'' if row.attempts == 1 else 's'}"
+                problems.append(f"{row.period} {row.language} {row.recipient} "
+                                f"({row.status}, {tries}): {row.last_error}")
+        if given_up:
+            problems.append(f"to try the given-up recipients again: "
+                            f"{resend_hint(issue.period, issue.language)}")
+    console.print(table)
+    for problem in problems:
+        console.print(f"  {problem}", markup=False, soft_wrap=True)
 
 
 def _parse_since(value: str | None) -> datetime | None:

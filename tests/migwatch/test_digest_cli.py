@@ -47,6 +47,14 @@ def _run(engine: Engine, config: Path, *args: str) -> int:
     return code if isinstance(code, int) else 1
 
 
+def _status(engine: Engine, config: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    url = engine.url.render_as_string(hide_password=False)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--config", str(config), "--db", url, "status"])
+    assert stopped.value.code in (0, None)
+    return capsys.readouterr().out
+
+
 def test_digest_writes_the_archive_and_sends_once_per_recipient(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
@@ -62,6 +70,10 @@ def test_digest_writes_the_archive_and_sends_once_per_recipient(
         assert "given-up" in out and "550" in out
         hint = "migwatch digest --week 2026-W48 --lang ja --send --retry-given-up"
         assert f"given up on 1 recipient: check the address and the smtp settings, then run: {hint}" in out
+        status = _status(engine, config, capsys)
+        assert "2026-W48 ja" in status
+        assert f"2026-W48 ja {BEN} (given-up, 1 attempt): server refused the recipient: 550" in status
+        assert f"to try the given-up recipients again: {hint}" in status
         server.refuse.clear()
         assert _run(engine, config, "--send") == 1  # not tried again by itself
         out = capsys.readouterr().out
@@ -72,6 +84,8 @@ def test_digest_writes_the_archive_and_sends_once_per_recipient(
         assert _run(engine, config, "--send", "--retry-given-up") == 0
         assert "sent" in capsys.readouterr().out
         assert _run(engine, config, "--send", "--lang", "en") == 0
+        status = _status(engine, config, capsys)
+        assert "given-up" not in status and "to try the given-up" not in status
     assert [len(server.to(a)) for a in RECIPIENTS] == [2, 2, 2]  # one ja and one en each
     archive = tmp_path / "archive"
     for name in ("2026-W48.ja.html", "2026-W48.ja.txt", "2026-W48.en.html", "index.html",
