@@ -12,6 +12,7 @@ import zoneinfo
 from datetime import timedelta
 from typing import Annotated, Literal
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -182,6 +183,10 @@ class ScheduleSettings(_Model):
     def _check_cron(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("write five crontab fields: minute hour day month weekday")
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"not a crontab line ({exc}); for example '0 8 * * mon'") from exc
         return value
 
     @model_validator(mode="after")

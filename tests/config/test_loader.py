@@ -90,6 +90,18 @@ schedule:
     assert "migwatch.yaml:5: schedule.tick:" in text and "30s, 15m, 2h or 1d" in text
 
 
+@pytest.mark.parametrize("cron", ["0 25 * * mon", "0 8 * * someday", "0 8 * mon"])
+def test_a_digest_time_that_is_not_a_crontab_line_is_explained(
+    tmp_path: Path, cron: str
+) -> None:
+    write(tmp_path, "migwatch.yaml", f"schedule:\n  digest_cron: '{cron}'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    (problem,) = caught.value.problems
+    assert "migwatch.yaml:2: schedule.digest_cron:" in problem
+    assert "'0 8 * * mon'" in problem or "five crontab fields" in problem
+
+
 def test_digest_limits_are_at_least_one(tmp_path: Path) -> None:
     digest = load_settings(tmp_path).digest
     assert (digest.max_attempts, digest.feed_entries) == (5, 20)
