@@ -14,20 +14,24 @@ character shingles passes a threshold, on either of two views:
 Text is NFKC-folded and case-folded first, so full-width ``ＩＯＭ`` and ``IOM`` agree.
 Shingles are characters, not words, because Japanese has no spaces: two-character
 shingles for text that is mostly CJK, four-character ones otherwise (short Latin
-shingles are shared by unrelated English text).  datasketch's LSH proposes candidate
-pairs; each pair is confirmed on its MinHash estimate before the union, so a lucky band
-collision cannot merge two stories.  An article already seen in several sources is one
-row with several sightings and therefore already one story.
+shingles are shared by unrelated English text).  datasketch computes the MinHash
+signatures and the LSH band shape for the threshold; the banding itself runs on the
+whole signature matrix with numpy.  Each candidate pair is confirmed on its MinHash
+estimate before the union, so a lucky band collision cannot merge two stories.  An
+article already seen in several sources is one row with several sightings and therefore
+already one story.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from digest.model import CandidateArticle, StoryCluster
@@ -90,6 +94,33 @@ class _Groups:
             self.parent[max(root_a, root_b)] = min(root_a, root_b)
 
 
+def _band_shape(threshold: float) -> tuple[int, int]:
+    """Bands and rows per band that datasketch chooses for ``threshold`` (equal weights)."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    return lsh.b, lsh.r
+
+
+def _candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Pairs of rows that agree on every value of at least one band, as a (k, 2) array.
+
+    The banding of datasketch's MinHashLSH, done on the whole signature matrix at once:
+    one ``np.unique`` per band instead of a Python call per article and band.
+    """
+    found: set[tuple[int, int]] = set()
+    width = signatures.dtype.itemsize * rows
+    for band in range(bands):
+        block = np.ascontiguousarray(signatures[:, band * rows : (band + 1) * rows])
+        keys = block.view(np.dtype((np.void, width))).ravel()
+        _, bucket_of, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        shared = np.flatnonzero(sizes[bucket_of] > 1)
+        buckets: dict[int, list[int]] = {}
+        for position in shared.tolist():
+            buckets.setdefault(int(bucket_of[position]), []).append(position)
+        for members in buckets.values():
+            found.update(itertools.combinations(members, 2))
+    return np.array(sorted(found), dtype=np.intp).reshape(-1, 2)
+
+
 def _link_similar(views: list[set[bytes]], threshold: float, groups: _Groups) -> None:
     present = [i for i, view in enumerate(views) if view]
     if len(present) < 2:
@@ -98,14 +129,15 @@ def _link_similar(views: list[set[bytes]], threshold: float, groups: _Groups) ->
     hashes = MinHash.bulk(
         [list(views[i]) for i in present], num_perm=NUM_PERM, hashfunc=zlib.crc32
     )
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    for position, minhash in zip(present, hashes, strict=True):
-        lsh.insert(position, minhash)
-    by_position = dict(zip(present, hashes, strict=True))
-    for position, minhash in by_position.items():
-        for other in lsh.query(minhash):
-            if other > position and minhash.jaccard(by_position[other]) >= threshold:
-                groups.union(position, other)
+    signatures = np.vstack([minhash.hashvalues for minhash in hashes])
+    pairs = _candidate_pairs(signatures, *_band_shape(threshold))
+    if not len(pairs):
+        return
+    # confirm each candidate on its estimate (what MinHash.jaccard computes), so a lucky
+    # band collision cannot merge two stories
+    agree = (signatures[pairs[:, 0]] == signatures[pairs[:, 1]]).mean(axis=1)
+    for first, second in pairs[agree >= threshold].tolist():
+        groups.union(present[first], present[second])
 
 
 def _lead_key(article: CandidateArticle) -> tuple[int, float, object, int]:
