@@ -132,6 +132,10 @@ class DigestSettings(_Model):
     feed_entries: int = Field(
         20, ge=1, description="Newest issues kept in feed.atom (the index lists them all)."
     )
+    retry_wait: Duration = Field(
+        timedelta(minutes=10),
+        description="Wait before mailing a failed recipient again; doubles after each try.",
+    )
 
     @field_validator("recipients")
     @classmethod

@@ -53,6 +53,7 @@ class DeliveryRow:
     last_error: str | None
     message_id: str
     sent_at: datetime | None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class IssueRecord:
 def _row(item: Delivery) -> DeliveryRow:
     return DeliveryRow(
         item.id, item.period, item.language, item.recipient, item.status, item.attempts,
-        item.last_error, item.message_id, item.sent_at,
+        item.last_error, item.message_id, item.sent_at, item.updated_at,
     )
 
 
@@ -152,21 +153,39 @@ def recent_deliveries(session: Session, issues: int = 4) -> list[IssueDeliveries
     return result
 
 
-def is_issue_done(session: Session, period: str, language: str,
-                  recipients: Sequence[str]) -> bool:
-    """Whether an issue was built (complete) and nothing is left to send to ``recipients``.
+def retry_wait(attempts: int, first_wait: timedelta) -> timedelta:
+    """How long a failed recipient waits before the next automatic attempt: ``first_wait``
+    after the first failure, doubling after each one (10 min, 20, 40, 80 …)."""
+    return first_wait * (1 << max(0, min(attempts, 12) - 1))
 
-    A recipient given up counts as done: only ``reset_given_up`` brings it back.
+
+def has_work(session: Session, period: str, language: str, recipients: Sequence[str],
+             now: datetime, first_wait: timedelta) -> bool:
+    """Whether an automatic run has something to do for an issue now.
+
+    True when the issue was not built (complete) yet, or a recipient has no row, is
+    pending, was left ``sending`` by a crash, or failed long enough ago
+    (:func:`retry_wait`).  Sent and given-up recipients need nothing.  An explicit
+    ``migwatch digest --send`` does not ask: it tries every failed recipient at once.
     """
     built = session.scalars(
         select(DigestIssue.is_complete).where(
             DigestIssue.period == period, DigestIssue.language == language)
     ).first()
     if not built:
-        return False
-    done = {row.recipient for row in list_deliveries(session, period, language)
-            if row.status in ("sent", GIVEN_UP)}
-    return set(recipients) <= done
+        return True
+    rows = {row.recipient: row for row in list_deliveries(session, period, language)}
+    moment = utc_naive(now)
+    for recipient in recipients:
+        row = rows.get(recipient)
+        if row is None or row.status in ("pending", "sending"):
+            return True
+        if row.status == "failed" and (
+            row.updated_at is None
+            or row.updated_at + retry_wait(row.attempts, first_wait) <= moment
+        ):
+            return True
+    return False
 
 
 def claim_delivery(session: Session, delivery_id: int, now: datetime) -> DeliveryRow | None:

@@ -6,7 +6,8 @@ daemon runs the same steps from one APScheduler 3 scheduler: a *tick* job looks 
 sources every ``schedule.tick``; a *digest* job fires on ``schedule.digest_cron`` in the
 configured time zone, with ``coalesce``, ``max_instances=1`` and a misfire grace of
 ``schedule.digest_misfire_grace`` (12 h by default), and on start the daemon catches up a
-digest it missed while it was down, within the same grace.  Crawls run in child
+digest it missed while it was down, within the same grace; each tick also mails again,
+after ``digest.retry_wait`` (doubling), a recipient whose attempt failed.  Crawls run in child
 processes; SIGTERM/SIGINT stop the child gracefully (it records what it finished) and
 the daemon exits 0.  The delivery ledger makes every send exactly-once per recipient, so
 a repeated fire, a restart or a second host cannot mail an issue twice.
@@ -38,7 +39,7 @@ from config.errors import ConfigError
 from config.schema import ScheduleSettings, Settings
 from db import store as db_store
 from db.instance import InstanceLock
-from db.ledger import is_issue_done
+from db.ledger import has_work
 from digest.build import build_digest, load_theme_infos
 from digest.deliver import send_digest
 from digest.model import BuiltDigest, DeliveryReport
@@ -187,12 +188,17 @@ class Runner:
         return self.send_week(week, now)
 
     def send_week(self, week: str, now: datetime) -> DigestRun | None:
-        """Build ``week`` in the configured language and mail it once per recipient."""
+        """Build ``week`` in the configured language and mail it once per recipient.
+
+        Nothing happens while every recipient has it, was given up, or waits for the next
+        retry of a failed attempt (``digest.retry_wait``).
+        """
         settings = self.app.settings
         language = settings.digest.language
         recipients = settings.digest.recipients
         with self.app.sessions() as session:
-            if is_issue_done(session, week, language, recipients):
+            if not has_work(session, week, language, recipients, now,
+                            settings.digest.retry_wait):
                 return None
         built = build_digest(self.app.sessions, settings, load_theme_infos(self.app.config_path),
                              week=week, language=language, now=now)
@@ -248,7 +254,7 @@ class Daemon:
         self.last_digest_at: datetime | None = None
 
     def tick(self) -> None:
-        """The tick job: collect due sources and tag."""
+        """The tick job: collect due sources, tag, and retry a failed digest delivery."""
         if self.stopped.is_set():
             return
         summary = self.runner.collect_due()  # reads migwatch.yaml and sources.yaml anew
@@ -258,6 +264,9 @@ class Daemon:
         if wanted != self.timing:
             self.pending_timing = wanted
         tagged = tag(self.app)
+        if not self.stopped.is_set():
+            # a recipient whose attempt failed is tried again within the grace
+            self.runner.send_due_digest()
         self.cycles += 1
         self.last_tick_at = self.clock()
         log.info("cycle=%d sources=%d new=%d tagged=%d", self.cycles,

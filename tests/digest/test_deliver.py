@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from config.errors import ConfigError
 from db import session_factory
-from db.ledger import is_issue_done, list_deliveries
+from db.ledger import has_work, list_deliveries
 from digest.deliver import message_id_for, refuses_the_address, send_digest
 from tests.digest.fixtures.setup import RECIPIENTS, build, seed, settings_for
 from tests.digest.fixtures.smtp import free_port, smtp_server
@@ -107,7 +107,8 @@ def test_a_recipient_failing_max_attempts_times_is_given_up_and_reported_once(
         "settings, then run: migwatch digest --week 2026-W48 --lang ja --send --retry-given-up"
     )
     with sessions() as session:
-        assert is_issue_done(session, "2026-W48", "ja", [AIKO, BEN])
+        assert not has_work(session, "2026-W48", "ja", [AIKO, BEN],
+                            built.built_at + timedelta(days=1), timedelta(minutes=10))
 
 
 def test_a_permanent_refusal_is_given_up_at_once_with_a_sanitised_reason(

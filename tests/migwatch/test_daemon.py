@@ -264,3 +264,30 @@ def test_the_heartbeat_never_waits_on_the_scheduler_and_publishes_the_next_runs(
     assert lease is not None
     assert lease.detail["next_digest_at"] == "2026-11-29T23:00:00+00:00"  # Monday 08:00 JST
     assert lease.detail["next_tick_at"] is not None
+
+
+def test_the_daemon_retries_a_failed_recipient_later_not_at_every_tick(
+    tmp_path: Path, engine: Engine, db_url: str, smtp: tuple[RecordingHandler, int],
+) -> None:
+    handler, port = smtp
+    aiko, ben = RECIPIENTS
+    with session_factory(engine)() as session:
+        seed_week(session)
+    app = write_app(tmp_path / "config", db_url, port=port)
+    handler.defer.add(ben)  # the mail server says "try later" to one address
+    fired = at_tokyo(2026, 11, 30, 8, 0)
+
+    def tick_at(minutes: int) -> list[str]:
+        before = len(handler.asked)
+        Daemon(app, clock=lambda: fired + timedelta(minutes=minutes)).tick()
+        return handler.asked[before:]
+
+    assert sorted(tick_at(0)) == [aiko, ben]  # the issue goes out; ben is deferred
+    assert tick_at(1) == [] and tick_at(9) == []  # ten minutes before the first retry
+    assert tick_at(10) == [ben]  # deferred again: the next wait is twenty minutes
+    assert tick_at(29) == []
+    handler.defer.clear()
+    assert tick_at(30) == [ben]
+    assert tick_at(31) == [] and tick_at(600) == []
+    assert [len(handler.to(address)) for address in RECIPIENTS] == [1, 1]
+    app.close()
