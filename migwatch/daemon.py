@@ -35,7 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from config.errors import ConfigError
+from config.errors import ConfigError, MigwatchError
 from config.schema import ScheduleSettings, Settings
 from db import store as db_store
 from db.instance import InstanceLock
@@ -266,7 +266,11 @@ class Daemon:
         tagged = tag(self.app)
         if not self.stopped.is_set():
             # a recipient whose attempt failed is tried again within the grace
-            self.runner.send_due_digest()
+            try:
+                self.runner.send_due_digest()
+            except MigwatchError as exc:
+                # one line per try; the tick still counts and renews the lease
+                log.error("digest status=error %s", exc)
         self.cycles += 1
         self.last_tick_at = self.clock()
         log.info("cycle=%d sources=%d new=%d tagged=%d", self.cycles,

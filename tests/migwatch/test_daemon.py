@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Iterator
@@ -290,4 +291,26 @@ def test_the_daemon_retries_a_failed_recipient_later_not_at_every_tick(
     assert tick_at(30) == [ben]
     assert tick_at(31) == [] and tick_at(600) == []
     assert [len(handler.to(address)) for address in RECIPIENTS] == [1, 1]
+    app.close()
+
+
+def test_a_digest_that_cannot_be_sent_is_one_error_line_and_the_tick_goes_on(
+    tmp_path: Path, engine: Engine, db_url: str, smtp: tuple[RecordingHandler, int],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler, port = smtp
+    monkeypatch.delenv("MIGWATCH_SMTP_PASSWORD", raising=False)
+    with session_factory(engine)() as session:
+        seed_week(session)
+    app = write_app(tmp_path / "config", db_url, port=port)
+    settings_file = tmp_path / "config" / "migwatch.yaml"
+    settings_file.write_text(settings_file.read_text(encoding="utf-8").replace(
+        "starttls: false", "starttls: false, username: digest"), encoding="utf-8")
+    app.reload()
+    daemon = Daemon(app, clock=lambda: at_tokyo(2026, 11, 30, 8, 5))
+    with caplog.at_level(logging.ERROR, logger="migwatch.daemon"):
+        daemon.tick()
+    assert daemon.cycles == 1 and handler.asked == []
+    (line,) = [r.getMessage() for r in caplog.records if "digest status=error" in r.getMessage()]
+    assert "MIGWATCH_SMTP_PASSWORD" in line and "\n" not in line
     app.close()
