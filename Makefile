@@ -18,8 +18,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/migwatch demo
 
-## test: the whole suite (SQLite and PostgreSQL at 127.0.0.1:5432)
+## test: the whole suite (SQLite and PostgreSQL at 127.0.0.1:5432; .ci/prepare brings up
+## PostgreSQL and installs Chromium where this machine allows)
 test: $(STAMP)
+	@.ci/prepare
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then \
 	  echo "pytest selected no test: check PYTEST_ARGS ('$(PYTEST_ARGS)')"; \
