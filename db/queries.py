@@ -94,6 +94,11 @@ class RunInfo:
     detail: str | None
 
 
+def article_count(session: Session) -> int:
+    """How many articles are stored."""
+    return session.scalar(select(func.count()).select_from(Article)) or 0
+
+
 def last_runs(session: Session, limit: int = 5) -> list[RunInfo]:
     """The most recent runs, newest first."""
     rows = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit))

@@ -167,6 +167,14 @@ def resend_hint(period: str, language: str) -> str:
     return f"migwatch digest --week {period} --lang {language} --send --retry-given-up"
 
 
+def smtp_password(smtp: SmtpSettings) -> str | None:
+    """``MIGWATCH_SMTP_PASSWORD``; ConfigError when ``smtp.username`` needs it and it is unset."""
+    password = os.environ.get(PASSWORD_ENV)
+    if smtp.username and not password:
+        raise ConfigError(f"smtp.username is set but {PASSWORD_ENV} is not; export it first")
+    return password
+
+
 def _decode(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -200,6 +208,18 @@ class Mailer:
             connection.close()
             raise
         return connection
+
+    def check(self) -> None:
+        """Connect, EHLO, STARTTLS or SSL and log in as configured, then QUIT; send nothing.
+
+        Raises DeliveryError with the same one-line reason a failed send gives.
+        """
+        self.close()
+        try:
+            self.connection = self._connect()
+        except (smtplib.SMTPException, OSError, UnicodeError, ValueError) as exc:
+            raise DeliveryError(describe_smtp_error(exc, self.smtp)) from exc
+        self.close()
 
     def send(self, message: EmailMessage) -> None:
         """Send ``message``; raise DeliveryError with a one-line reason."""
@@ -272,10 +292,7 @@ def send_digest(
             f"week {built.period} is still in progress; it can be built and previewed "
             "with --dry-run, but is mailed only once it is over"
         )
-    password = os.environ.get(PASSWORD_ENV)
-    if smtp.username and not password:
-        raise ConfigError(f"smtp.username is set but {PASSWORD_ENV} is not; export it first")
-
+    password = smtp_password(smtp)
     max_attempts = settings.digest.max_attempts
     mailer = Mailer(smtp, password)
     report: list[DeliveryOutcome] = []
