@@ -7,6 +7,7 @@ child can share one file; foreign keys are switched on (SQLite leaves them off).
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,27 +36,45 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_PASSWORD_IN_URL = re.compile(r"([^:/@\s'\"]+:)[^@\s'\"/]*@")
+
+
+def hide_password(text: str) -> str:
+    """``text`` with any ``user:password@`` in it (a URL, with or without scheme) masked."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
 def create_db_engine(url: str) -> Engine:
     """Create an engine for ``url``; for SQLite the parent folder is created."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StorageError(
-            f"database URL {url!r} is not valid; use sqlite:///path.sqlite3 or "
-            "postgresql+psycopg://user@host/db"
+            f"database URL {hide_password(url)!r} is not valid; use sqlite:///path.sqlite3 "
+            "or postgresql+psycopg://user@host/db"
         ) from exc
+    shown = parsed.render_as_string(hide_password=True)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot create {str(folder)!r} for the database {shown}: "
+                    f"{exc.strerror or exc}; check --db / MIGWATCH_DB_URL"
+                ) from exc
         kwargs["poolclass"] = NullPool
     elif parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError) as exc:
-        raise StorageError(f"database URL {url!r} cannot be used: {exc}") from exc
+        raise StorageError(
+            f"database URL {shown!r} cannot be used: {hide_password(str(exc))}"
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

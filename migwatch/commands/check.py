@@ -20,12 +20,12 @@ from typing import Literal
 import click
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.errors import ConfigError, MigwatchError
 from config.loader import SETTINGS_FILE, SOURCES_FILE, THEMES_FILE
 from config.schema import Settings
+from db.engine import hide_password
 from db.queries import article_count
 from digest.deliver import Mailer, smtp_password
 from migwatch.cli import cli
@@ -95,19 +95,15 @@ def check_themes(app: AppContext) -> Result:
 
 def check_database(app: AppContext) -> Result:
     """The database reachable and migrated, with its number of articles."""
-    try:
-        shown = make_url(app.db_url).render_as_string(hide_password=True)
-    except ArgumentError:
-        shown = "(not a database URL)"
-    label = f"database {shown}"
+    label = f"database {hide_password(app.db_url)}"
     try:
         app.engine  # noqa: B018 — connects and migrates to the newest schema
         with app.sessions() as session:
             articles = article_count(session)
     except (MigwatchError, SQLAlchemyError, OSError) as exc:
-        # the first line; some messages quote the URL as given: never show its password
+        # the first line, and never a password, wherever the message quotes the URL
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return _failure(f"{label}: cannot be used", reason.replace(app.db_url, shown),
+        return _failure(f"{label}: cannot be used", hide_password(reason),
                         "check --db / MIGWATCH_DB_URL")
     return Result("ok", f"{label}: reachable, schema up to date, "
                         f"{_count(articles, 'article')}")

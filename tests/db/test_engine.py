@@ -1,6 +1,10 @@
+from pathlib import Path
+
+import pytest
 from sqlalchemy import Engine, inspect
 
-from db import migrate
+from config.errors import StorageError
+from db import create_db_engine, migrate
 
 
 def test_migrations_create_every_table_and_are_idempotent(engine: Engine) -> None:
@@ -36,3 +40,22 @@ def test_a_source_removed_from_the_configuration_is_disabled_not_deleted(engine:
         session.commit()
         enabled = {s.key: s.enabled for s in session.query(Source)}
     assert enabled == {"kept": True, "dropped": False}
+
+
+def test_a_database_url_error_never_shows_the_password(tmp_path: Path) -> None:
+    with pytest.raises(StorageError) as bad_driver:
+        create_db_engine("postgresql+nosuchdriver://me:s3cret@127.0.0.1/db")
+    with pytest.raises(StorageError) as not_a_url:
+        create_db_engine("me:s3cret@127.0.0.1/db")
+    for caught in (bad_driver, not_a_url):
+        assert "s3cret" not in str(caught.value)
+    assert "me:***@127.0.0.1" in str(bad_driver.value)
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(StorageError) as caught:
+        create_db_engine(f"sqlite:///{tmp_path}/afile/db/migwatch.sqlite3")
+    message = str(caught.value)
+    assert f"{tmp_path}/afile/db" in message and "MIGWATCH_DB_URL" in message
+    assert "\n" not in message
