@@ -153,6 +153,9 @@ class Runner:
         self.clock = clock
         self.child: subprocess.Popen[str] | None = None
         self.stopping = threading.Event()
+        # The digest job, the catch-up and the tick's retry may fire together (on Monday
+        # at the digest time): one of them works on the digest, the others leave it be.
+        self.digest_busy = threading.Lock()
 
     def due_keys(self, now: datetime) -> list[str]:
         """Enabled sources whose next check has come (sources.yaml is read anew each time)."""
@@ -190,9 +193,18 @@ class Runner:
     def send_week(self, week: str, now: datetime) -> DigestRun | None:
         """Build ``week`` in the configured language and mail it once per recipient.
 
-        Nothing happens while every recipient has it, was given up, or waits for the next
-        retry of a failed attempt (``digest.retry_wait``).
+        Nothing happens while another job of this process is on the digest, or while every
+        recipient has it, was given up, or waits for the next retry of a failed attempt
+        (``digest.retry_wait``).
         """
+        if not self.digest_busy.acquire(blocking=False):
+            return None
+        try:
+            return self._send_week(week, now)
+        finally:
+            self.digest_busy.release()
+
+    def _send_week(self, week: str, now: datetime) -> DigestRun | None:
         settings = self.app.settings
         language = settings.digest.language
         recipients = settings.digest.recipients

@@ -314,3 +314,21 @@ def test_a_digest_that_cannot_be_sent_is_one_error_line_and_the_tick_goes_on(
     (line,) = [r.getMessage() for r in caplog.records if "digest status=error" in r.getMessage()]
     assert "MIGWATCH_SMTP_PASSWORD" in line and "\n" not in line
     app.close()
+
+
+def test_the_tick_leaves_the_digest_to_a_job_already_on_it(
+    tmp_path: Path, engine: Engine, db_url: str, smtp: tuple[RecordingHandler, int],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler, port = smtp
+    with session_factory(engine)() as session:
+        seed_week(session)
+    app = write_app(tmp_path / "config", db_url, port=port)
+    daemon = Daemon(app, clock=lambda: at_tokyo(2026, 11, 30, 8, 0))
+    with caplog.at_level(logging.WARNING), daemon.runner.digest_busy:  # the digest job's turn
+        daemon.tick()
+    assert handler.asked == [] and daemon.cycles == 1
+    assert [r.getMessage() for r in caplog.records] == []
+    daemon.tick()  # the job is done: now the tick may send what is left
+    assert sorted(handler.asked) == sorted(RECIPIENTS)
+    app.close()
