@@ -75,16 +75,25 @@ def format_loc(loc: Sequence[str | int]) -> str:
     return out or "(top level)"
 
 
-def validation_problems(path: Path, root: Any, exc: ValidationError) -> list[str]:
-    """Turn a pydantic ValidationError into ``file:line: field: message`` lines."""
+def problem_at(path: Path, root: Any, loc: Sequence[str | int], message: str) -> tuple[int, str]:
+    """A problem at ``loc``: its line and the text ``file:line: field.path: message``."""
+    line = line_of(root, loc)
+    return line, f"{path}:{line}: {format_loc(loc)}: {message}"
+
+
+def validation_problems(
+    path: Path, root: Any, exc: ValidationError, *, docs: str = "docs/configuration.md",
+    skip: frozenset[str] = frozenset(),
+) -> list[tuple[int, str]]:
+    """A pydantic ValidationError as :func:`problem_at` lines; ``skip`` names loc parts
+    that are no keys (the tags pydantic puts in the location of a tagged union)."""
     problems = []
     for err in exc.errors():
-        loc = [p for p in err["loc"] if isinstance(p, str | int)]
-        # pydantic appends the tag of tagged unions / function validators; drop non-keys.
+        loc = [p for p in err["loc"] if isinstance(p, str | int) and p not in skip]
         msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see docs/configuration.md)"
-        problems.append(f"{path}:{line_of(root, loc)}: {format_loc(loc)}: {msg}")
+            msg = f"unknown key (check the spelling; see {docs})"
+        problems.append(problem_at(path, root, loc, msg))
     return problems
 
 
@@ -93,7 +102,7 @@ def validate_file(path: Path, root: Any, model: type[M]) -> M:
     try:
         return model.model_validate(root if root is not None else {})
     except ValidationError as exc:
-        problems = validation_problems(path, root, exc)
+        problems = [text for _, text in validation_problems(path, root, exc)]
         raise ConfigError(problems[0], problems) from exc
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,10 +29,16 @@ from pydantic import (
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from config.errors import ConfigError
-from config.loader import DEFAULTS_DIR, THEMES_FILE, format_loc, line_of, load_yaml
+from config.loader import (
+    DEFAULTS_DIR,
+    THEMES_FILE,
+    line_of,
+    load_yaml,
+    problem_at,
+    validation_problems,
+)
 
-THEME_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
-LANGS = ("ja", "en")
+THEME_ID_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 
 class _Model(BaseModel):
@@ -149,10 +156,16 @@ class Examples(_Model):
     no_match: list[str] = Field(default_factory=list)
 
 
+def _check_theme_id(value: str) -> str:
+    if not THEME_ID_PATTERN.fullmatch(value):
+        raise ValueError("theme id must be lower-case letters, digits, '-' or '_' (like iom)")
+    return value
+
+
 class ThemeConfig(_Model):
     """One theme: labels, description, rules and examples."""
 
-    id: str = Field(pattern=THEME_ID_PATTERN)
+    id: Annotated[str, AfterValidator(_check_theme_id)]
     label: Bilingual
     description: Bilingual
     terms: list[Term] = Field(default_factory=list)
@@ -215,7 +228,9 @@ def load_themes(path: Path) -> ThemesFile:
     try:
         parsed = ThemesFile.model_validate(root if root is not None else {})
     except ValidationError as exc:
-        problems.extend(_pydantic_problems(path, root, exc))
+        problems.extend(
+            validation_problems(path, root, exc, docs="docs/themes.md", skip=_UNION_TAGS)
+        )
     if parsed is not None and not parsed.themes and not problems:
         problems.append((1, f"{path}:1: themes: no themes defined; add at least one"))
     if problems:
@@ -225,29 +240,12 @@ def load_themes(path: Path) -> ThemesFile:
     return parsed
 
 
-def _pydantic_problems(path: Path, root: Any, exc: ValidationError) -> list[tuple[int, str]]:
-    out = []
-    for err in exc.errors():
-        loc = [p for p in err["loc"] if isinstance(p, str | int)]
-        # Union tags are added to the location; keep only real keys.
-        loc = [p for p in loc if p not in _UNION_TAGS]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see docs/themes.md)"
-        elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "id":
-            msg = "theme id must be lower-case letters, digits, '-' or '_' (like iom)"
-        line = line_of(root, loc)
-        out.append((line, f"{path}:{line}: {format_loc(loc)}: {msg}"))
-    return out
-
-
 def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
     """Checks pydantic cannot express: regexes, missing terms, duplicate ids."""
     out: list[tuple[int, str]] = []
 
     def add(loc: list[str | int], message: str) -> None:
-        line = line_of(root, loc)
-        out.append((line, f"{path}:{line}: {format_loc(loc)}: {message}"))
+        out.append(problem_at(path, root, loc, message))
 
     if not isinstance(root, CommentedMap):
         return out
@@ -289,9 +287,8 @@ def _check_term(term: Any, loc: list[str | int], add: Any) -> None:
     if not isinstance(term, CommentedMap):
         return
     if term.get("regex") is True:
-        for key in ("term",):
-            if isinstance(term.get(key), str):
-                _check_regex(term[key], [*loc, key], add)
+        if isinstance(term.get("term"), str):
+            _check_regex(term["term"], [*loc, "term"], add)
         aliases = term.get("aliases")
         if isinstance(aliases, CommentedSeq):
             for a_index, alias in enumerate(aliases):
