@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config.errors import DeliveryError
+from db.times import as_utc
 from digest.i18n import translate
 from digest.render import environment, issue_filename
 from digest.sanitize import plain_text, safe_url
@@ -181,5 +182,4 @@ def _epoch() -> str:
 
 def atom_time(moment: datetime) -> str:
     """An RFC 3339 UTC timestamp as Atom wants it."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return as_utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,7 @@ from db.digests import count_articles, count_by_theme, load_candidates
 from db.instance import this_process
 from db.ledger import IssueRecord, builder_lock, record_issue
 from db.queries import source_health
+from db.times import as_utc
 from digest.archive import IssueMeta, atom_time, read_issues, write_feed, write_index, write_issue
 from digest.cluster import cluster_stories
 from digest.model import BuiltDigest, RankedDigest, ThemeInfo
@@ -99,7 +100,7 @@ def build_digest(
 ) -> BuiltDigest:
     """Build the issue of ``week`` (default: the last complete week) and archive it."""
     tz = settings.tz
-    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    now = as_utc(now)
     period = parse_week(week) if week else last_complete_week(now, tz)
     folder = out_dir if out_dir is not None else Path(settings.digest.archive_dir)
     started = time.perf_counter()

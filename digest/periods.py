@@ -12,6 +12,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from config.errors import ConfigError
+from db.times import as_utc
 
 _WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
 
@@ -31,7 +32,7 @@ def parse_week(text: str) -> str:
 
 def week_of(moment: datetime, tz: tzinfo) -> str:
     """The ISO week (in ``tz``) that contains the aware datetime ``moment``."""
-    local = _aware(moment).astimezone(tz)
+    local = as_utc(moment).astimezone(tz)
     iso = local.isocalendar()
     return f"{iso.year:04d}-W{iso.week:02d}"
 
@@ -66,9 +67,4 @@ def previous_week(week: str, tz: tzinfo) -> str:
 def is_week_complete(week: str, now: datetime, tz: tzinfo) -> bool:
     """Whether ``week`` has ended at ``now``."""
     _, end = iso_week_bounds(week, tz)
-    return end <= _aware(now)
-
-
-def _aware(moment: datetime) -> datetime:
-    # naive datetimes in this project are UTC (that is how the database stores them)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return end <= as_utc(now)

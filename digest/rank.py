@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from db.times import as_utc, utc_naive
 from digest.model import (
     HeadlineFigures,
     RankedDigest,
@@ -38,10 +39,6 @@ from digest.model import (
 MAX_TERMS = 5
 MAX_MENTIONS = 5
 WEEK = timedelta(days=7)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def theme_scores(story: StoryCluster) -> dict[str, float]:
@@ -69,7 +66,7 @@ def story_weight(story: StoryCluster, period_end: datetime) -> float:
     weight = max(0.1, max((s.source_weight for s in sightings), default=1.0))
     outlets = 1.0 + math.log(max(1, len(sightings)))
     latest = max(article.first_seen_at for article in story.articles)
-    age = min(WEEK, max(timedelta(0), _naive_utc(period_end) - latest))
+    age = min(WEEK, max(timedelta(0), utc_naive(period_end) - latest))
     recency = 1.0 - 0.25 * (age / WEEK)
     return weight * outlets * recency
 
@@ -154,7 +151,7 @@ def rank_digest(
     return RankedDigest(
         period=period,
         language=language,
-        is_complete=_naive_utc(end) <= _naive_utc(now),
+        is_complete=utc_naive(end) <= utc_naive(now),
         start=start,
         end=end,
         figures=figures,
@@ -168,7 +165,7 @@ def judge_sources(
     health: Sequence[SourceHealth], *, now: datetime, silent_after: timedelta
 ) -> tuple[tuple[SourceHealth, ...], tuple[SourceHealth, ...]]:
     """Enabled sources that are failing (or paused), and those silent too long."""
-    moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    moment = as_utc(now)
     failing: list[SourceHealth] = []
     silent: list[SourceHealth] = []
     for source in health:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from config.schema import DigestSettings
+from db.times import as_utc
 from digest.i18n import format_date, format_short_date, language_name, translate
 from digest.model import (
     RankedDigest,
@@ -110,8 +111,7 @@ class HealthRow:
 
 
 def _local(moment: datetime, tz: tzinfo) -> datetime:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(tz)
+    return as_utc(moment).astimezone(tz)
 
 
 def issue_filename(period: str, language: str, ext: str) -> str:
