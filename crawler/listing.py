@@ -17,6 +17,10 @@ from crawler.dates import parse_date
 from crawler.urls import canonicalize_url
 
 
+class SelectorError(ParseError):
+    """The listing's selectors do not fit the page: invalid CSS, or the layout changed."""
+
+
 @dataclass(frozen=True)
 class ListingItem:
     """One article link found on a listing page."""
@@ -46,11 +50,11 @@ def parse_listing(
     try:
         nodes = page.css(selectors.item)
     except Exception as exc:  # cssselect raises several unrelated types for bad selectors
-        raise ParseError(
+        raise SelectorError(
             f"listing.item selector {selectors.item!r} is not valid CSS: {exc}"
         ) from exc
     if not nodes:
-        raise ParseError(
+        raise SelectorError(
             f"{url}: selector matched nothing (listing.item {selectors.item!r}); "
             "the page layout may have changed: update the selectors in sources.yaml"
         )

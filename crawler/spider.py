@@ -29,7 +29,7 @@ from config.schema import Settings, SourceConfig
 from crawler.encoding import decode_document
 from crawler.extract import ExtractedArticle, extract_article
 from crawler.feeds import parse_feed
-from crawler.listing import parse_listing
+from crawler.listing import SelectorError, parse_listing
 from crawler.outcomes import classify_failure, classify_status, describe_status, parse_retry_after
 from crawler.sitemaps import parse_sitemap
 from crawler.urls import content_hash
@@ -206,8 +206,10 @@ class CollectSpider(scrapy.Spider):
         source_pass.pages += 1
         try:
             yield from self._read_source(source_pass, response)
+        except SelectorError as exc:  # a changed page layout: soft
+            source_pass.fail("soft", str(exc))
         except ParseError as exc:
-            source_pass.fail("soft" if "selector" in str(exc) else "hard", str(exc))
+            source_pass.fail("hard", str(exc))
         except Exception as exc:  # one broken source must never stop the others
             log.exception("source=%s unexpected error", source_pass.plan.config.key)
             source_pass.fail("soft", f"{response.url} could not be read "
