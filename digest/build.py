@@ -28,7 +28,6 @@ from digest.archive import IssueMeta, atom_time, read_issues, write_feed, write_
 from digest.cluster import cluster_stories
 from digest.model import BuiltDigest, RankedDigest, ThemeInfo
 from digest.periods import (
-    is_week_complete,
     iso_week_bounds,
     last_complete_week,
     parse_week,
@@ -142,7 +141,7 @@ def build_digest(
                     period=period,
                     language=language,
                     built_at=now,
-                    is_complete=is_week_complete(period, now, tz),
+                    is_complete=ranked.is_complete,
                     article_count=ranked.figures.article_count,
                     story_count=ranked.figures.story_count,
                     subject=rendered.subject,

@@ -54,8 +54,7 @@ def current_week(now: datetime, tz: tzinfo) -> str:
 
 def last_complete_week(now: datetime, tz: tzinfo) -> str:
     """The most recent week that ended at or before ``now``."""
-    start, _ = iso_week_bounds(current_week(now, tz), tz)
-    return week_of(start - timedelta(seconds=1), tz)
+    return previous_week(current_week(now, tz), tz)
 
 
 def previous_week(week: str, tz: tzinfo) -> str:
