@@ -1,12 +1,12 @@
 """What every command receives: where the configuration and the database are.
 
-Built once from the global options (``--config``, ``--db``) and handed to commands on
-``typer.Context.obj``; nothing reads configuration from a global.
+Built once from the global options (``--config``, ``--db``, which Click also fills from
+``$MIGWATCH_CONFIG`` and ``$MIGWATCH_DB_URL``) and handed to commands on
+``click.Context.obj``; nothing reads configuration from a global.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,11 +19,6 @@ from config.loader import config_dir
 from db import DEFAULT_DB_URL, create_db_engine, migrate, session_factory
 
 
-def resolve_db_url(explicit: str | None) -> str:
-    """``--db``, else ``$MIGWATCH_DB_URL``, else a SQLite file under ``./var/``."""
-    return explicit or os.environ.get("MIGWATCH_DB_URL") or DEFAULT_DB_URL
-
-
 @dataclass
 class AppContext:
     """The configuration directory and database URL chosen on the command line."""
@@ -34,8 +29,8 @@ class AppContext:
 
     @classmethod
     def from_options(cls, config: str | None, db: str | None) -> AppContext:
-        """Resolve the global options and their environment fallbacks."""
-        return cls(config_path=config_dir(config), db_url=resolve_db_url(db))
+        """The global options, else ``./migwatch-config`` and a SQLite file under ``./var/``."""
+        return cls(config_path=config_dir(config), db_url=db or DEFAULT_DB_URL)
 
     @cached_property
     def settings(self) -> Settings:
