@@ -14,8 +14,6 @@ from pathlib import Path
 from config.loader import DEFAULTS_DIR, THEMES_FILE
 from migwatch.sampleweb import SampleWeb
 
-DEMO_SITES = Path(__file__).parent / "demo_sites"
-
 DEMO_SETTINGS = """\
 # Settings of the demo: the sample sites live on this machine, so private addresses
 # are allowed and there is no delay between requests.
@@ -56,7 +54,7 @@ def prepare_demo(root: Path, web: SampleWeb) -> DemoPaths:
     if root.exists():
         shutil.rmtree(root)
     paths.config.mkdir(parents=True)
-    template = (DEMO_SITES / "sources.yaml").read_text(encoding="utf-8")
+    template = (web.root / "sources.yaml").read_text(encoding="utf-8")
     (paths.config / "sources.yaml").write_text(template.replace("{base}", web.base_url),
                                                encoding="utf-8")
     (paths.config / "migwatch.yaml").write_text(

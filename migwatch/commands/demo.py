@@ -14,7 +14,7 @@ from digest.periods import current_week
 from migwatch.cli import cli
 from migwatch.commands.collect import print_summary
 from migwatch.context import AppContext
-from migwatch.demo import DEMO_SITES, prepare_demo
+from migwatch.demo import prepare_demo
 from migwatch.jobs import collect, tag
 from migwatch.sampleweb import SampleWeb
 
@@ -27,7 +27,7 @@ console = Console(highlight=False)
               help="Where the demo writes its config, database and digest (wiped first).")
 def demo(root: Path) -> int:
     """Run the whole pipeline offline against sample sites served on 127.0.0.1."""
-    with SampleWeb(DEMO_SITES) as web:
+    with SampleWeb() as web:  # the bundled demo sites
         paths = prepare_demo(root, web)
         console.print(f"sample sites serving on {web.base_url}")
         app = AppContext(config_path=paths.config, db_url=paths.db_url)
