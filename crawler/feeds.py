@@ -9,7 +9,6 @@ otherwise usable feed is kept as a warning; a document with no feed in it is a P
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -21,8 +20,6 @@ from crawler.dates import parse_date
 from crawler.encoding import xml_to_utf8
 from crawler.urls import canonicalize_url
 
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class FeedEntry:
@@ -30,7 +27,6 @@ class FeedEntry:
 
     guid: str | None
     link: str | None  # canonical http(s) URL or None
-    raw_link: str | None
     title: str
     summary: str  # untrusted HTML or text, sanitised later
     content: str  # full content when the feed carries it (Atom content, content:encoded)
@@ -85,6 +81,11 @@ def _entry_content(entry: Any) -> str:
     return best
 
 
+def _primary_language(tag: object) -> str | None:
+    """``ja`` of ``ja-JP``; None for an empty tag."""
+    return str(tag).split("-")[0].lower() if tag else None
+
+
 def _adapt_entry(entry: Any, base_url: str, feed_lang: str | None, tz: tzinfo,
                  now: datetime | None) -> FeedEntry:
     raw_link = entry.get("link") or None
@@ -96,21 +97,16 @@ def _adapt_entry(entry: Any, base_url: str, feed_lang: str | None, tz: tzinfo,
     guid = entry.get("id") or None
     if not raw_link and guid and entry.get("guidislink"):
         raw_link = guid
-    link = canonicalize_url(raw_link, base_url) if raw_link else None
-    language = entry.get("language") or None
-    if not language:
-        detail = entry.get("title_detail") or {}
-        language = detail.get("language") or feed_lang
+    language = entry.get("language") or (entry.get("title_detail") or {}).get("language")
     return FeedEntry(
         guid=str(guid).strip() if guid else None,
-        link=link,
-        raw_link=raw_link,
+        link=canonicalize_url(raw_link, base_url) if raw_link else None,
         title=(entry.get("title") or "").strip(),
         summary=entry.get("summary") or entry.get("description") or "",
         content=_entry_content(entry),
         published_at=_entry_date(entry, tz, now),
         author=entry.get("author") or None,
-        language=(language or None) and str(language).split("-")[0].lower(),
+        language=_primary_language(language) or feed_lang,
     )
 
 
@@ -141,9 +137,7 @@ def parse_feed(
     elif not version and not entries:
         raise ParseError(f"{url} is not a feed (no RSS, RDF or Atom found); check the URL")
     feed = result.get("feed") or {}
-    feed_lang = feed.get("language") or None
-    if feed_lang:
-        feed_lang = str(feed_lang).split("-")[0].lower()
+    feed_lang = _primary_language(feed.get("language"))
     ttl: float | None = None
     raw_ttl = feed.get("ttl")
     if raw_ttl:
