@@ -23,14 +23,14 @@ import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from config.errors import DeliveryError
 from db.times import as_utc
 from digest.i18n import translate
-from digest.render import environment, issue_filename
-from digest.sanitize import plain_text, safe_url
+from digest.render import environment, issue_filename, public_url
+from digest.sanitize import plain_text
 
 FEED_ID = "tag:migwatch,2026:digest"
 _META = re.compile(r"^(\d{4}-W\d{2})\.([a-z]{2})\.json$")
@@ -107,8 +107,7 @@ def read_issues(out_dir: Path) -> list[IssueMeta]:
 
 
 def _href(base_url: str, name: str) -> str:
-    base = safe_url(base_url.rstrip("/") + "/") if base_url else None
-    return f"{base}{name}" if base else name
+    return public_url(base_url, name) or name
 
 
 def write_index(out_dir: Path, issues: list[IssueMeta], *, title: str, language: str) -> Path:
@@ -161,7 +160,7 @@ def write_feed(
                 "content": content,
             }
         )
-    updated = max((e["updated"] for e in entries), default=_epoch())
+    updated = max((e["updated"] for e in entries), default=atom_time(datetime(1970, 1, 1)))
     feed = environment().get_template("feed.atom").render(
         feed_id=FEED_ID,
         lang=language,
@@ -174,10 +173,6 @@ def write_feed(
     path = out_dir / "feed.atom"
     write_atomically(path, feed)
     return path
-
-
-def _epoch() -> str:
-    return datetime(1970, 1, 1, tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
 def atom_time(moment: datetime) -> str:

@@ -119,12 +119,15 @@ def issue_filename(period: str, language: str, ext: str) -> str:
     return f"{period}.{language}.{ext}"
 
 
+def public_url(base_url: str, name: str) -> str | None:
+    """``name`` in the archive folder at ``base_url``, or None when no base URL is configured."""
+    base = safe_url(base_url.rstrip("/") + "/") if base_url else None
+    return f"{base}{name}" if base else None
+
+
 def issue_url(base_url: str, period: str, language: str, anchor: str = "") -> str | None:
     """The public URL of an archive page, or None when no base URL is configured."""
-    base = safe_url(base_url.rstrip("/") + "/") if base_url else None
-    if base is None:
-        return None
-    return f"{base}{issue_filename(period, language, 'html')}{anchor}"
+    return public_url(base_url, issue_filename(period, language, "html") + anchor)
 
 
 def _entry(
