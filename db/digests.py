@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from config.errors import StorageError
+from db.engine import storage_errors
 from db.models import Article, ArticleTag, Sighting, Source
 from db.times import utc_naive
 
@@ -91,7 +90,7 @@ def load_candidates(
     """Articles first seen in [start, end), backfill excluded, with sightings and tags."""
     window = _window(start, end, backfill_days)
     ids = select(Article.id).where(window).scalar_subquery()
-    try:
+    with storage_errors("reading the digest's articles failed"):
         articles = session.execute(
             select(
                 Article.id, Article.title, Article.summary, Article.url, Article.canonical_url,
@@ -120,8 +119,6 @@ def load_candidates(
             .order_by(ArticleTag.id)
         ):
             tags[article_id].append(TagRow(theme_id, float(score), _terms(reasons)))
-    except SQLAlchemyError as exc:
-        raise StorageError(f"reading the digest's articles failed: {exc}") from exc
     result = []
     for row in articles:
         seen_in = sightings.get(row.id) or [
@@ -154,20 +151,16 @@ def count_by_theme(
         .where(_window(start, end, backfill_days))
         .group_by(ArticleTag.theme_id)
     )
-    try:
+    with storage_errors("counting last week's articles failed"):
         return {theme_id: int(count) for theme_id, count in session.execute(query)}
-    except SQLAlchemyError as exc:
-        raise StorageError(f"counting last week's articles failed: {exc}") from exc
 
 
 def count_articles(
     session: Session, start: datetime, end: datetime, *, backfill_days: int = BACKFILL_DAYS
 ) -> int:
     """Number of new articles in [start, end)."""
-    try:
+    with storage_errors("counting articles failed"):
         value = session.scalar(
             select(func.count(Article.id)).where(_window(start, end, backfill_days))
         )
-    except SQLAlchemyError as exc:
-        raise StorageError(f"counting articles failed: {exc}") from exc
     return int(value or 0)

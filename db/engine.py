@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,18 @@ def create_db_engine(url: str) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def storage_errors(message: str, session: Session | None = None) -> Iterator[None]:
+    """Raise a SQLAlchemy error of the block as ``StorageError("<message>: <error>")``,
+    rolling ``session`` back first when one is given."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        if session is not None:
+            session.rollback()
+        raise StorageError(f"{message}: {exc}") from exc
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from config.errors import AlreadyRunningError, StorageError
+from config.errors import AlreadyRunningError
+from db.engine import storage_errors
 from db.models import Lease
 from db.times import utc_naive
 
@@ -84,12 +85,10 @@ class InstanceLock:
 
     def acquire(self, now: datetime) -> None:
         """Take the lock or raise AlreadyRunningError naming the holder."""
-        try:
+        with storage_errors("could not take the scheduler lock"):
             if self.engine.dialect.name == "postgresql":
                 self._acquire_advisory(now)
             self._take_lease(now)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not take the scheduler lock: {exc}") from exc
 
     def _acquire_advisory(self, now: datetime) -> None:
         connection = self.engine.connect()

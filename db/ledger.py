@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import StorageError
+from db.engine import storage_errors
 from db.instance import is_dead_here
 from db.models import Delivery, DigestIssue, Lease
 from db.times import utc_naive
@@ -81,7 +82,7 @@ def ensure_deliveries(
     session: Session, period: str, language: str, message_ids: dict[str, str], now: datetime
 ) -> None:
     """Create a pending row for each recipient (``message_ids`` maps address → id) once."""
-    try:
+    with storage_errors("writing the delivery ledger failed", session):
         existing = set(
             session.scalars(
                 select(Delivery.recipient).where(
@@ -105,21 +106,16 @@ def ensure_deliveries(
             except IntegrityError:
                 continue
         session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        raise StorageError(f"writing the delivery ledger failed: {exc}") from exc
 
 
 def list_deliveries(session: Session, period: str, language: str) -> list[DeliveryRow]:
     """The ledger rows of one issue, by recipient."""
-    try:
+    with storage_errors("reading the delivery ledger failed"):
         rows = session.scalars(
             select(Delivery)
             .where(Delivery.period == period, Delivery.language == language)
             .order_by(Delivery.recipient)
         ).all()
-    except SQLAlchemyError as exc:
-        raise StorageError(f"reading the delivery ledger failed: {exc}") from exc
     return [_row(item) for item in rows]
 
 
@@ -135,21 +131,19 @@ class IssueDeliveries:
 
 def recent_deliveries(session: Session, issues: int = 4) -> list[IssueDeliveries]:
     """The ledger of the ``issues`` most recent issues (newest first), for ``status``."""
-    try:
+    with storage_errors("reading the delivery ledger failed"):
         keys = session.execute(
             select(Delivery.period, Delivery.language).distinct()
             .order_by(Delivery.period.desc(), Delivery.language).limit(issues)
         ).all()
-        result = []
-        for period, language in keys:
-            rows = list_deliveries(session, period, language)
-            counts: dict[str, int] = {}
-            for row in rows:
-                counts[row.status] = counts.get(row.status, 0) + 1
-            unsent = tuple(row for row in rows if row.status != "sent")
-            result.append(IssueDeliveries(period, language, counts, unsent))
-    except SQLAlchemyError as exc:
-        raise StorageError(f"reading the delivery ledger failed: {exc}") from exc
+    result = []
+    for period, language in keys:
+        rows = list_deliveries(session, period, language)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        unsent = tuple(row for row in rows if row.status != "sent")
+        result.append(IssueDeliveries(period, language, counts, unsent))
     return result
 
 
@@ -191,7 +185,7 @@ def has_work(session: Session, period: str, language: str, recipients: Sequence[
 def claim_delivery(session: Session, delivery_id: int, now: datetime) -> DeliveryRow | None:
     """Move a not-yet-sent row to ``sending`` (attempts + 1); None if sent or taken."""
     stamp = utc_naive(now)
-    try:
+    with storage_errors("claiming a delivery failed", session):
         if session.get_bind().dialect.name == "postgresql":
             item = session.scalars(
                 select(Delivery)
@@ -217,9 +211,6 @@ def claim_delivery(session: Session, delivery_id: int, now: datetime) -> Deliver
             return None
         item = session.get(Delivery, delivery_id, populate_existing=True)
         return None if item is None else _row(item)
-    except SQLAlchemyError as exc:
-        session.rollback()
-        raise StorageError(f"claiming a delivery failed: {exc}") from exc
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
@@ -244,7 +235,7 @@ def give_up_failed(session: Session, delivery_id: int, now: datetime) -> bool:
 
 def reset_given_up(session: Session, period: str, language: str, now: datetime) -> int:
     """Make the issue's given-up rows ``pending`` with no attempts; return how many."""
-    try:
+    with storage_errors("resetting given-up deliveries failed", session):
         result = session.execute(
             update(Delivery)
             .where(Delivery.period == period, Delivery.language == language,
@@ -253,9 +244,6 @@ def reset_given_up(session: Session, period: str, language: str, now: datetime) 
             .execution_options(synchronize_session=False)
         )
         session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        raise StorageError(f"resetting given-up deliveries failed: {exc}") from exc
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -264,7 +252,7 @@ def _finish(
     **values: object,
 ) -> bool:
     """Set ``values`` on the row if it is still ``from_status``; whether it was."""
-    try:
+    with storage_errors("recording a delivery failed", session):
         result = session.execute(
             update(Delivery)
             .where(Delivery.id == delivery_id, Delivery.status == from_status)
@@ -272,9 +260,6 @@ def _finish(
             .execution_options(synchronize_session=False)
         )
         session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        raise StorageError(f"recording a delivery failed: {exc}") from exc
     return getattr(result, "rowcount", 0) == 1
 
 
@@ -288,7 +273,7 @@ def record_issue(session: Session, record: IssueRecord) -> None:
         "subject": record.subject,
         "message_id": record.message_id,
     }
-    try:
+    with storage_errors("recording the digest issue failed", session):
         item = session.scalars(
             select(DigestIssue).where(
                 DigestIssue.period == record.period, DigestIssue.language == record.language
@@ -300,9 +285,6 @@ def record_issue(session: Session, record: IssueRecord) -> None:
             for key, value in values.items():
                 setattr(item, key, value)
         session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        raise StorageError(f"recording the digest issue failed: {exc}") from exc
 
 
 def _advisory_key(name: str) -> int:

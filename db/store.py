@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from config.errors import StorageError
+from db.engine import storage_errors
 from db.models import Article, FetchLog, Run, Sighting, Source
 from db.times import as_utc, utc_naive
 
@@ -167,7 +167,7 @@ def store_article(
 ) -> StoreResult:
     """Store an article once and record the sighting; commit before returning."""
     seen_at = utc_naive(now)
-    try:
+    with storage_errors(f"could not store article {article.identity}", session):
         article_id = _find_existing(session, article)
         is_new = False
         if article_id is None:
@@ -203,9 +203,6 @@ def store_article(
         )
         is_new_sighting = session.scalar(sighting) is not None
         session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        raise StorageError(f"could not store article {article.identity}: {exc}") from exc
     return StoreResult(article_id=article_id, is_new=is_new, is_new_sighting=is_new_sighting)
 
 

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from config.errors import StorageError
+from db.engine import storage_errors
 from db.models import Article, ArticleTag
 
 
@@ -73,10 +72,8 @@ def articles_needing_tags(
         .order_by(Article.id)
         .limit(limit)
     )
-    try:
+    with storage_errors("cannot read articles to tag"):
         rows = session.execute(query).all()
-    except SQLAlchemyError as exc:
-        raise StorageError(f"cannot read articles to tag: {exc}") from exc
     return [
         ArticleForTagging(id=row.id, title=row.title or "", text=row.text or row.summary or "")
         for row in rows
