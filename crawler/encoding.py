@@ -18,7 +18,6 @@ because feedparser's own decoding maps Shift_JIS to the strict codec and loses �
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 from dataclasses import dataclass
@@ -74,11 +73,9 @@ def normalize_encoding_name(name: str) -> str | None:
     if label in _EXTRA_LABELS:
         return _EXTRA_LABELS[label]
     # w3lib applies the WHATWG overrides: Shift_JIS/sjis/x-sjis/ms_kanji/windows-31j
-    # → cp932, latin-1/ascii → cp1252, gb2312 → gb18030; it refuses utf-7.
-    resolved = resolve_encoding(label)
-    if resolved is None:
-        return None
-    return codecs.lookup(resolved).name
+    # → cp932, latin-1/ascii → cp1252, gb2312 → gb18030; it refuses utf-7.  It returns
+    # Python's own codec name.
+    return resolve_encoding(label)
 
 
 def _strict(body: bytes, encoding: str) -> str | None:
@@ -86,6 +83,16 @@ def _strict(body: bytes, encoding: str) -> str | None:
         return body.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
+
+
+def _first_strict(body: bytes, *encodings: str | None) -> Decoded | None:
+    """The first of ``encodings`` that decodes ``body`` without an error."""
+    for encoding in encodings:
+        if encoding is not None:
+            text = _strict(body, encoding)
+            if text is not None:
+                return Decoded(text, encoding)
+    return None
 
 
 def _declared_from_document(body: bytes, is_xml: bool) -> str | None:
@@ -136,12 +143,9 @@ def decode_document(
             # ISO-8859-1) for pages saved as UTF-8 are common.
             logger.debug("declared %s but the body is valid UTF-8; using UTF-8", encoding)
             return Decoded(body.decode("utf-8"), "utf-8")
-        for candidate in (encoding, _SUPERSETS.get(encoding)):
-            if candidate is None:
-                continue
-            text = _strict(body, candidate)
-            if text is not None:
-                return Decoded(text, candidate)
+        decoded = _first_strict(body, encoding, _SUPERSETS.get(encoding))
+        if decoded is not None:
+            return decoded
         logger.debug("declared charset %s does not decode the body; sniffing", encoding)
 
     # Pure 7-bit bytes are ASCII (so UTF-8), unless they carry ISO-2022-JP escapes
@@ -152,12 +156,9 @@ def decode_document(
         # charset-normalizer names the JIS X 0213 superset for EUC-JP; report the
         # common codec when it suffices.
         base = "euc_jp" if sniffed in ("euc_jis_2004", "euc_jisx0213") else sniffed
-        for candidate in (base, sniffed, _SUPERSETS.get(base)):
-            if candidate is None:
-                continue
-            text = _strict(body, candidate)
-            if text is not None:
-                return Decoded(text, candidate)
+        decoded = _first_strict(body, base, sniffed, _SUPERSETS.get(base))
+        if decoded is not None:
+            return decoded
 
     # Nothing decodes cleanly: keep the declared charset if there was one (a page in
     # cp932 with one broken byte reads better as cp932 than as UTF-8), else UTF-8.
