@@ -29,7 +29,7 @@ from pathlib import Path
 from config.errors import DeliveryError
 from db.times import as_utc
 from digest.i18n import translate
-from digest.render import environment, issue_filename, public_url
+from digest.render import digest_title, environment, issue_filename, public_url
 from digest.sanitize import plain_text
 
 FEED_ID = "tag:migwatch,2026:digest"
@@ -115,7 +115,7 @@ def write_index(out_dir: Path, issues: list[IssueMeta], *, title: str, language:
     page = environment().get_template("index.html").render(
         lang=language,
         t=lambda key, **values: translate(language, key, **values),
-        title=plain_text(title) or "migwatch",
+        title=digest_title(title),
         issues=[
             {
                 "href": issue_filename(m.period, m.language, "html"),
@@ -164,7 +164,7 @@ def write_feed(
     feed = environment().get_template("feed.atom").render(
         feed_id=FEED_ID,
         lang=language,
-        title=plain_text(title) or "migwatch",
+        title=digest_title(title),
         updated=updated,
         self_href=_href(base_url, "feed.atom") if base_url else None,
         index_href=_href(base_url, "index.html"),

@@ -61,7 +61,8 @@ from db.ledger import (
 )
 from digest.archive import write_atomically
 from digest.model import BuiltDigest, DeliveryOutcome, DeliveryReport
-from digest.sanitize import one_line, plain_text
+from digest.render import digest_title
+from digest.sanitize import one_line
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def compose_message(
     """The mail for one recipient: text first, HTML as the preferred alternative."""
     message = EmailMessage()
     message["Subject"] = built.subject
-    message["From"] = formataddr((plain_text(title) or "migwatch", sender))
+    message["From"] = formataddr((digest_title(title), sender))
     message["To"] = recipient
     message["Date"] = format_datetime(now if now.tzinfo else now.replace(tzinfo=UTC))
     message["Message-ID"] = message_id

@@ -110,6 +110,11 @@ class HealthRow:
     error: str
 
 
+def digest_title(title: str) -> str:
+    """The configured ``digest.title`` as plain text, ``migwatch`` when it has none."""
+    return plain_text(title) or "migwatch"
+
+
 def _local(moment: datetime, tz: tzinfo) -> datetime:
     return as_utc(moment).astimezone(tz)
 
@@ -245,7 +250,7 @@ def render_subject(ranked: RankedDigest, title: str) -> str:
     subject = translate(
         lang,
         "subject",
-        title=plain_text(title) or "migwatch",
+        title=digest_title(title),
         period=ranked.period,
         articles=ranked.figures.article_count,
         stories=ranked.figures.story_count,
@@ -269,7 +274,7 @@ def render_digest(
         "lang": lang,
         "t": lambda key, **values: translate(lang, key, **values),
         "subject": subject,
-        "title": plain_text(settings.title) or "migwatch",
+        "title": digest_title(settings.title),
         "period": ranked.period,
         "period_range": translate(
             lang,
