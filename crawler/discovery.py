@@ -17,7 +17,7 @@ Contract:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Literal
@@ -27,9 +27,9 @@ from parsel import Selector
 
 from config.errors import ConfigError, FetchError, ParseError
 from crawler.encoding import decode_document
-from crawler.feeds import parse_feed
+from crawler.feeds import FeedEntry, parse_feed
 from crawler.fetch_one import FetchedPage
-from crawler.sitemaps import parse_sitemap
+from crawler.sitemaps import SitemapEntry, parse_sitemap
 from crawler.urls import canonicalize_url
 
 FEED_TYPES = frozenset(
@@ -128,13 +128,18 @@ def looks_like_html(page: FetchedPage) -> bool:
     return bool(_HTML_START.search(page.body[:4096]))
 
 
+def _probe_result(page: FetchedPage, kind: Kind, title: str,
+                  entries: Sequence[FeedEntry | SitemapEntry], warning: str | None) -> ProbeResult:
+    items = tuple(PreviewItem(e.title, e.link, e.published_at) for e in entries)
+    encoding = decode_document(page.body, page.content_type, is_xml=True).encoding
+    language = next((e.language for e in entries if e.language), None)
+    return ProbeResult(page.url, page.url, page, kind, title, language, items, encoding,
+                       None, (), warning)
+
+
 def _as_feed(page: FetchedPage, tz: tzinfo, now: datetime | None) -> ProbeResult:
     parsed = parse_feed(page.body, url=page.url, content_type=page.content_type, tz=tz, now=now)
-    items = tuple(PreviewItem(e.title, e.link, e.published_at) for e in parsed.entries)
-    encoding = decode_document(page.body, page.content_type, is_xml=True).encoding
-    language = next((e.language for e in parsed.entries if e.language), None)
-    return ProbeResult(page.url, page.url, page, "feed", parsed.title, language, items,
-                       encoding, None, (), parsed.warning)
+    return _probe_result(page, "feed", parsed.title, parsed.entries, parsed.warning)
 
 
 def _as_sitemap(
@@ -146,11 +151,7 @@ def _as_sitemap(
         # An index holds no articles itself; preview the first child sitemap.
         title = f"sitemap index of {len(parsed.child_sitemaps)} sitemaps"
         parsed = parse_sitemap(fetch(parsed.child_sitemaps[0]).body, url=page.url, tz=tz, now=now)
-    items = tuple(PreviewItem(e.title, e.link, e.published_at) for e in parsed.entries)
-    encoding = decode_document(page.body, page.content_type, is_xml=True).encoding
-    language = next((e.language for e in parsed.entries if e.language), None)
-    return ProbeResult(page.url, page.url, page, "sitemap", title, language, items, encoding,
-                       None, (), None)
+    return _probe_result(page, "sitemap", title, parsed.entries, None)
 
 
 def _parse_document(
