@@ -172,7 +172,7 @@ class ThemeSet:
     _rules: tuple[_Rules, ...] = field(repr=False)
     _patterns: tuple[_Pattern, ...] = field(repr=False)
     _automaton: Any = field(repr=False)
-    _regexes: tuple[tuple[re.Pattern[str], dict[str, int], bool], ...] = field(repr=False)
+    _regexes: tuple[tuple[re.Pattern[str], dict[str, int]], ...] = field(repr=False)
     _scoring: ScoringConfig = field(repr=False, default_factory=ScoringConfig)
 
     @property
@@ -265,14 +265,14 @@ class _Builder:
         auto.make_automaton()
         return auto
 
-    def compiled_regexes(self) -> tuple[tuple[re.Pattern[str], dict[str, int], bool], ...]:
+    def compiled_regexes(self) -> tuple[tuple[re.Pattern[str], dict[str, int]], ...]:
         out = []
         for exact, items in self.regexes.items():
             if not items:
                 continue
             names = {f"r{pid}": pid for _, pid in items}
             joined = "|".join(f"(?P<r{pid}>{text})" for text, pid in items)
-            out.append((re.compile(joined, 0 if exact else re.IGNORECASE), names, exact))
+            out.append((re.compile(joined, 0 if exact else re.IGNORECASE), names))
         return tuple(out)
 
 
@@ -371,7 +371,7 @@ def _scan(text: str, themes: ThemeSet) -> list[tuple[int, int, int]]:
             if pattern.is_exact and text[start:end] != pattern.surface:
                 continue
             hits.append((pid, start, end))
-    for regex, names, _exact in themes._regexes:
+    for regex, names in themes._regexes:
         for match in regex.finditer(text):
             if match.lastgroup is not None and match.end() > match.start():
                 hits.append((names[match.lastgroup], match.start(), match.end()))
@@ -416,10 +416,10 @@ def _collect(
     """Every hit of the article, split per theme into terms, side patterns and exclusions."""
     n_themes = len(themes.themes)
     patterns = themes._patterns
-    # spans[field][theme] -> excluded spans; global under key _GLOBAL
-    term_hits: list[list[tuple[int, str, str, int, int]]] = [[] for _ in range(n_themes)]
-    side_hits: list[list[tuple[int, int, str, str, int, int]]] = [[] for _ in range(n_themes)]
-    excluded: dict[tuple[int, str], list[tuple[int, int, str]]] = defaultdict(list)
+    term_hits: _TermHits = [[] for _ in range(n_themes)]
+    side_hits: _SideHits = [[] for _ in range(n_themes)]
+    # (theme index, field) -> excluded spans; global ones under _GLOBAL, asides offset
+    excluded: _Excluded = defaultdict(list)
     fields = {"title": normalise(title) if title else "", "body": normalise(text) if text else ""}
     for field_name, norm in fields.items():
         if not norm:
@@ -626,5 +626,5 @@ def tag_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeMatch, ..
     top = max((m.score for m, _ in matches), default=0.0)
     dominance = themes._scoring.dominance
     kept = [m for m, result in matches if not _dominated(result, top, dominance)]
-    order = {theme_id: i for i, theme_id in enumerate(themes.ids)}
-    return tuple(sorted(kept, key=lambda m: (-m.score, order[m.theme_id])))
+    # matches are in display order and the sort is stable: equal scores keep that order
+    return tuple(sorted(kept, key=lambda m: -m.score))
