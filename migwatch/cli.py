@@ -5,6 +5,11 @@ Library errors become one line and an exit code here, at the boundary: 0 success
 ``migwatch/commands/``, one module per command group; each adds itself to :data:`cli`.
 A large group is spread over sibling modules (``sources`` and ``sources_*``) that add their
 commands to the group, listed after it in :data:`COMMAND_MODULES`.
+
+Every command module is imported on start-up, ``migwatch --help`` included, so a stage that
+pulls in a heavy library (``digest.build``: datasketch, numpy and scipy; ``crawler.extract``:
+trafilatura; ``crawler.discovery`` and ``crawler.encoding``: feedparser, parsel and
+charset_normalizer; ``migwatch.daemon``) is imported inside the command that uses it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from digest.build import build_digest, load_theme_infos
 from digest.deliver import send_digest
 from digest.periods import current_week
 from migwatch.cli import cli
@@ -27,6 +26,7 @@ console = Console(highlight=False)
               help="Where the demo writes its config, database and digest (wiped first).")
 def demo(root: Path) -> int:
     """Run the whole pipeline offline against sample sites served on 127.0.0.1."""
+    from digest.build import build_digest, load_theme_infos  # heavy: see migwatch.cli
     with SampleWeb() as web:  # the bundled demo sites
         paths = prepare_demo(root, web)
         console.print(f"sample sites serving on {web.base_url}")

@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from config.errors import ConfigError
-from digest.build import build_digest, load_theme_infos
 from digest.deliver import resend_hint, send_digest
 from digest.model import DeliveryReport
 from migwatch.cli import cli
@@ -54,6 +53,7 @@ def digest_command(
     dry_run: bool, out: Path | None, now_text: str | None,
 ) -> int:
     """Build the weekly digest (HTML, text, Atom) and optionally mail it."""
+    from digest.build import build_digest, load_theme_infos  # heavy: see migwatch.cli
     settings = app.settings
     if retry_given_up and not send:
         raise ConfigError("--retry-given-up works only with --send")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -18,10 +19,12 @@ from rich.markup import escape
 
 from config import Settings
 from config.errors import ConfigError, ExtractError
-from crawler.extract import ExtractedArticle, extract_article
 from crawler.fetch_one import fetch_with_settings
 from migwatch.cli import cli
 from migwatch.context import AppContext
+
+if TYPE_CHECKING:
+    from crawler.extract import ExtractedArticle
 
 console = Console(highlight=False)
 
@@ -85,6 +88,7 @@ def _print_summary(source: str, article: ExtractedArticle, settings: Settings) -
 @click.pass_obj
 def extract(app: AppContext, target: str, as_json: bool) -> None:
     """Show the title, date, language, author and text the extractor gets from one page."""
+    from crawler.extract import extract_article  # heavy: see migwatch.cli
     settings = _settings(app)
     content_type: str | None = None
     page_url: str | None = None

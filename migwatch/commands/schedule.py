@@ -10,7 +10,6 @@ from rich.console import Console
 from migwatch.cli import cli
 from migwatch.commands.collect import print_summary
 from migwatch.context import AppContext
-from migwatch.daemon import Daemon, Runner
 
 console = Console(highlight=False)
 
@@ -19,6 +18,7 @@ console = Console(highlight=False)
 @click.pass_obj
 def run(app: AppContext) -> int:
     """One cycle for cron: collect due sources, tag, send the digest if due."""
+    from migwatch.daemon import Runner  # heavy: see migwatch.cli
     result = Runner(app).cycle()
     if result.collected is not None:
         print_summary(result.collected)
@@ -40,6 +40,7 @@ def run(app: AppContext) -> int:
 @click.pass_obj
 def serve(app: AppContext) -> int:
     """Run the scheduler until SIGTERM or Ctrl-C: collect when due, send the digest weekly."""
+    from migwatch.daemon import Daemon  # heavy: see migwatch.cli
     root = logging.getLogger()
     if root.level > logging.INFO:
         # A daemon's log is its only voice: one line per source per cycle at INFO.

@@ -13,7 +13,6 @@ from rich.markup import escape
 
 from config.errors import ConfigError
 from config.schema import KEY_PATTERN, SourceConfig
-from crawler.discovery import probe_url
 from crawler.urls import is_http_url, url_domain
 from migwatch.commands.sources import (
     console,
@@ -48,6 +47,7 @@ def add(app: AppContext, url: str, key: str | None, name: str | None, kind: str 
         language: str | None, weight: float, no_fetch_articles: bool,
         categories: tuple[str, ...], pick: int | None, yes: bool) -> None:
     """Fetch URL, find its feed, show what it would collect and add it to sources.yaml."""
+    from crawler.discovery import probe_url  # heavy: see migwatch.cli
     settings, text, existing = current_sources(app)
     path = sources_path(app)
     if not is_http_url(url):

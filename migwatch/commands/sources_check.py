@@ -11,25 +11,27 @@ import urllib.error
 import urllib.robotparser
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 
 from config.errors import ConfigError, FetchError, ParseError
-from crawler.discovery import Kind, PreviewItem, probe_url
-from crawler.encoding import decode_document
 from crawler.fetch_one import FetchedPage
-from crawler.listing import parse_listing
 from crawler.urls import is_http_url
 from migwatch.commands.sources import console, current_sources, sources, sources_path
 from migwatch.commands.sources_preview import fetcher, print_items, print_probe
 from migwatch.context import AppContext
+
+if TYPE_CHECKING:
+    from crawler.discovery import Kind
 
 CHECK_PREVIEW_ITEMS = 10
 
 
 def robots_verdict(url: str, fetch: Callable[[str], FetchedPage], user_agent: str) -> bool | None:
     """True/False if the site's robots.txt allows/forbids ``url``; None if it is unreadable."""
+    from crawler.encoding import decode_document  # heavy: see migwatch.cli
     parts = re.match(r"^(https?://[^/?#]+)", url)
     if parts is None:
         return None
@@ -53,6 +55,11 @@ def robots_verdict(url: str, fetch: Callable[[str], FetchedPage], user_agent: st
 @click.pass_obj
 def check(app: AppContext, target: str) -> int:
     """Fetch a source or address and show what would be collected (nothing is stored)."""
+    # heavy: see migwatch.cli
+    from crawler.discovery import PreviewItem, probe_url
+    from crawler.encoding import decode_document
+    from crawler.listing import parse_listing
+
     settings, _, existing = current_sources(app)
     fetch = fetcher(settings)
     now = datetime.now(UTC)

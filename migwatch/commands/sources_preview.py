@@ -7,13 +7,16 @@ the preview lists the feed the address resolves to and its first items.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from config import Settings
-from crawler.discovery import PreviewItem, ProbeResult
 from crawler.fetch_one import FetchedPage, fetch_with_settings
 from migwatch.commands.sources import console, format_when
+
+if TYPE_CHECKING:
+    from crawler.discovery import PreviewItem, ProbeResult
 
 
 def fetcher(settings: Settings) -> Callable[[str], FetchedPage]:

@@ -42,6 +42,16 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert command.help, f"{' '.join(path)} has no help text"
 
 
+def test_help_leaves_the_heavy_stages_unimported() -> None:
+    heavy = ["datasketch", "numpy", "scipy", "trafilatura", "feedparser", "parsel",
+             "charset_normalizer", "apscheduler.schedulers"]
+    code = ("import sys, migwatch.cli as c; c._register(); "
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.split() == []
+
+
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, COLUMNS="250")  # tables on one line each, whatever the terminal
     return subprocess.run([sys.executable, "-m", "migwatch", *args], capture_output=True,
