@@ -126,13 +126,17 @@ def _stored_health(app: AppContext) -> dict[str, SourceHealth] | None:
 
 
 def _edit(app: AppContext, key: str, edit: Callable[[str], str],
-          change: Callable[[SourceConfig], SourceConfig | None]) -> None:
+          change: Callable[[SourceConfig], SourceConfig | None]) -> bool:
+    """Apply ``edit`` to the text and ``change`` to source ``key``; False if nothing changed."""
     _, text, existing = current_sources(app)
     if key not in {s.key for s in existing}:
         raise ConfigError(f"no source with key {key!r} in {sources_path(app)}; "
                           "see `migwatch sources list`")
     expected = [c for c in (change(s) if s.key == key else s for s in existing) if c]
+    if expected == existing:
+        return False
     save_sources_text(sources_path(app), edit(text), expected)
+    return True
 
 
 @sources.command("remove")
@@ -145,14 +149,10 @@ def remove(app: AppContext, key: str) -> None:
 
 
 def _switch(app: AppContext, key: str, enabled: bool) -> None:
-    _, _, existing = current_sources(app)
     word = "enabled" if enabled else "disabled"
-    if any(s.key == key and s.enabled == enabled for s in existing):
-        console.print(f"{key} is already {word}")
-        return
-    _edit(app, key, lambda text: set_enabled(text, key, enabled),
-          lambda s: s.model_copy(update={"enabled": enabled}))
-    console.print(f"{key} is now {word}")
+    changed = _edit(app, key, lambda text: set_enabled(text, key, enabled),
+                    lambda s: s.model_copy(update={"enabled": enabled}))
+    console.print(f"{key} is {'now' if changed else 'already'} {word}")
 
 
 @sources.command("enable")
