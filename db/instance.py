@@ -46,6 +46,34 @@ def is_dead_here(holder: str) -> bool:
     return False
 
 
+def hold_advisory_lock(engine: Engine, key: int) -> Connection | None:
+    """A connection of its own holding the PostgreSQL session advisory lock ``key``, or
+    None when another session holds it.  The connection stays checked out until
+    :func:`release_advisory_lock`; a process that dies drops it, and the lock with it."""
+    connection = engine.connect()
+    try:
+        is_taken = bool(
+            connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        )
+        connection.commit()
+    except BaseException:
+        connection.close()
+        raise
+    if not is_taken:
+        connection.close()
+        return None
+    return connection
+
+
+def release_advisory_lock(connection: Connection, key: int) -> None:
+    """Give up the lock taken by :func:`hold_advisory_lock` and close its connection."""
+    try:
+        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        connection.commit()
+    finally:
+        connection.close()
+
+
 @dataclass(frozen=True)
 class LeaseInfo:
     """Who holds a lease, since when, and what it last reported."""
@@ -91,14 +119,11 @@ class InstanceLock:
             self._take_lease(now)
 
     def _acquire_advisory(self, now: datetime) -> None:
-        connection = self.engine.connect()
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
-        if not got.scalar():
-            connection.close()
+        connection = hold_advisory_lock(self.engine, ADVISORY_KEY)
+        if connection is None:
             info = read_lease(self.engine, self.name)
             raise self._busy(info.holder if info else "unknown", info.acquired_at if info
                              else now)
-        connection.commit()
         self._pg = connection
 
     def _take_lease(self, now: datetime) -> None:
@@ -144,7 +169,5 @@ class InstanceLock:
                                                  Lease.holder == self.holder))
         finally:
             if self._pg is not None:
-                self._pg.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-                self._pg.commit()
-                self._pg.close()
-                self._pg = None
+                connection, self._pg = self._pg, None
+                release_advisory_lock(connection, ADVISORY_KEY)

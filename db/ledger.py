@@ -27,13 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import StorageError
 from db.engine import storage_errors
-from db.instance import is_dead_here
+from db.instance import hold_advisory_lock, is_dead_here, release_advisory_lock
 from db.models import Delivery, DigestIssue, Lease
 from db.times import utc_naive
 
@@ -310,26 +310,14 @@ def builder_lock(
         bind = session.get_bind()
         if bind.dialect.name == "postgresql":
             key = _advisory_key(name)
-            # a session-level lock belongs to one connection: keep that connection checked
-            # out for the whole block (a pooled one could be handed to the next caller);
-            # a killed process drops the connection and so releases the lock
+            with storage_errors(f"taking the lock {name} failed"):
+                connection = hold_advisory_lock(bind.engine, key)
+            if connection is None:
+                raise busy
             try:
-                connection = bind.engine.connect()
-                got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
-                is_taken = bool(got.scalar())
-                connection.commit()
-            except SQLAlchemyError as exc:
-                raise StorageError(f"taking the lock {name} failed: {exc}") from exc
-            try:
-                if not is_taken:
-                    raise busy
-                try:
-                    yield
-                finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    connection.commit()
+                yield
             finally:
-                connection.close()
+                release_advisory_lock(connection, key)
             return
         _take_lease(session, name, holder=holder, now=utc_naive(now), ttl=ttl, busy=busy)
         try:
