@@ -15,14 +15,11 @@ the imperial eras.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 from dateutil import parser as dateutil_parser
-
-logger = logging.getLogger(__name__)
 
 EARLIEST_YEAR = 1990
 MAX_AHEAD = timedelta(days=365)

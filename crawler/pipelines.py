@@ -8,7 +8,6 @@ counts of new and already-known articles of the pass.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter, defaultdict
 from typing import Any, Self
 
@@ -17,8 +16,6 @@ from scrapy.crawler import Crawler
 
 from crawler.spider import SourceDone, StoreArticle, StoreSighting
 from crawler.store import CrawlStore
-
-log = logging.getLogger(__name__)
 
 
 class StorePipeline:
