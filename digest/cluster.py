@@ -29,7 +29,6 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -39,14 +38,9 @@ from digest.sanitize import plain_text
 
 NUM_PERM = 64
 LEAD_CHARS = 160
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    """Similarity thresholds (estimated Jaccard) for the two views."""
-
-    title_threshold: float = 0.4
-    lead_threshold: float = 0.4
+# similarity thresholds (estimated Jaccard) for the two views
+TITLE_THRESHOLD = 0.4
+LEAD_THRESHOLD = 0.4
 
 
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
@@ -145,19 +139,16 @@ def _lead_key(article: CandidateArticle) -> tuple[int, float, object, int]:
     return (-len(article.sightings), -weight, article.first_seen_at, article.id)
 
 
-def cluster_stories(
-    articles: Sequence[CandidateArticle], config: ClusterConfig | None = None
-) -> list[StoryCluster]:
+def cluster_stories(articles: Sequence[CandidateArticle]) -> list[StoryCluster]:
     """Group near-duplicate articles into stories, earliest story first."""
-    config = config or ClusterConfig()
     titles = [normalise(article.title) for article in articles]
     leads = [
         f"{title} {normalise(article.summary)[:LEAD_CHARS]}".strip()
         for title, article in zip(titles, articles, strict=True)
     ]
     groups = _Groups(len(articles))
-    _link_similar([shingles(title) for title in titles], config.title_threshold, groups)
-    _link_similar([shingles(lead) for lead in leads], config.lead_threshold, groups)
+    _link_similar([shingles(title) for title in titles], TITLE_THRESHOLD, groups)
+    _link_similar([shingles(lead) for lead in leads], LEAD_THRESHOLD, groups)
     members: dict[int, list[CandidateArticle]] = {}
     for position, article in enumerate(articles):
         members.setdefault(groups.find(position), []).append(article)

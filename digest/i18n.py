@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-LANGUAGES = ("ja", "en")
-
 CATALOGUE: dict[str, dict[str, str]] = {
     "weekly_digest": {"ja": "週間ダイジェスト", "en": "Weekly digest"},
     "subject": {
