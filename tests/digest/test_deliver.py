@@ -4,20 +4,43 @@ refused up to digest.max_attempts, and the crash window between sending and reco
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from config.errors import ConfigError
 from db import session_factory
 from db.ledger import has_work, list_deliveries
 from digest.deliver import message_id_for, refuses_the_address, send_digest
+from digest.model import BuiltDigest
 from tests.digest.fixtures.setup import RECIPIENTS, build, seed, settings_for
 from tests.digest.fixtures.smtp import free_port, smtp_server
 
 AIKO, BEN, CHIKA = RECIPIENTS
+
+
+@pytest.fixture
+def built(engine: Engine, tmp_path: Path) -> BuiltDigest:
+    """The fixture week, seeded and built (in Japanese, 2026-W48)."""
+    seed(engine)
+    return build(engine, tmp_path)
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def given_up_warnings(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """The 'gave up' warnings logged so far by digest.deliver."""
+    caplog.set_level(logging.WARNING, logger="digest.deliver")
+    return lambda: [r.getMessage() for r in caplog.records
+                    if r.name == "digest.deliver" and r.getMessage().startswith("gave up")]
 
 
 def _statuses(engine: Engine) -> dict[str, tuple[str, int]]:
@@ -27,11 +50,8 @@ def _statuses(engine: Engine) -> dict[str, tuple[str, int]]:
 
 
 def test_each_recipient_gets_one_multipart_message_and_a_rerun_sends_nothing(
-    engine: Engine, tmp_path: Path
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session]
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
     with smtp_server() as (server, port):
         settings = settings_for(port)
         first = send_digest(sessions, settings, built, now=built.built_at)
@@ -53,11 +73,8 @@ def test_each_recipient_gets_one_multipart_message_and_a_rerun_sends_nothing(
 
 
 def test_a_deferred_recipient_is_recorded_and_sent_once_on_the_next_run(
-    engine: Engine, tmp_path: Path
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session]
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
     with smtp_server(defer={BEN}) as (server, port):
         report = send_digest(sessions, settings_for(port), built, now=built.built_at)
         assert report.has_failures
@@ -74,18 +91,10 @@ def test_a_deferred_recipient_is_recorded_and_sent_once_on_the_next_run(
     assert _statuses(engine)[BEN] == ("sent", 2)
 
 
-def _given_up_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "digest.deliver" and r.getMessage().startswith("gave up")]
-
-
 def test_a_recipient_failing_max_attempts_times_is_given_up_and_reported_once(
-    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session],
+    given_up_warnings: Callable[[], list[str]],
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
-    caplog.set_level(logging.WARNING, logger="digest.deliver")
     with smtp_server(defer={BEN}) as (server, port):
         settings = settings_for(port, recipients=[AIKO, BEN], max_attempts=3)
         runs = [
@@ -100,7 +109,7 @@ def test_a_recipient_failing_max_attempts_times_is_given_up_and_reported_once(
     # asked three times, then never again
     assert server.asked.count(BEN) == 3 and server.to(BEN) == []
     assert _statuses(engine) == {AIKO: ("sent", 1), BEN: ("given-up", 3)}
-    (warning,) = _given_up_warnings(caplog)
+    (warning,) = given_up_warnings()
     assert warning == (
         f"gave up mailing 2026-W48 (ja) to {BEN} after 3 attempts: server refused the "
         "recipient: 451 4.3.0 mailbox busy, try again later; check the address and the smtp "
@@ -112,12 +121,9 @@ def test_a_recipient_failing_max_attempts_times_is_given_up_and_reported_once(
 
 
 def test_a_permanent_refusal_is_given_up_at_once_with_a_sanitised_reason(
-    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session],
+    given_up_warnings: Callable[[], list[str]],
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
-    caplog.set_level(logging.WARNING, logger="digest.deliver")
     with smtp_server(refuse={BEN}) as (server, port):
         report = send_digest(sessions, settings_for(port), built, now=built.built_at)
         again = send_digest(sessions, settings_for(port), built,
@@ -134,17 +140,14 @@ def test_a_permanent_refusal_is_given_up_at_once_with_a_sanitised_reason(
     }
     assert server.asked.count(BEN) == 1
     assert _statuses(engine) == {AIKO: ("sent", 1), BEN: ("given-up", 1), CHIKA: ("sent", 1)}
-    (warning,) = _given_up_warnings(caplog)
+    (warning,) = given_up_warnings()
     assert f"to {BEN} after 1 attempt: server refused the recipient: 550" in warning
     assert "\n" not in warning
 
 
 def test_relaying_denied_is_the_setup_not_the_address_and_is_tried_again(
-    engine: Engine, tmp_path: Path
+    built: BuiltDigest, sessions: sessionmaker[Session]
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
     with smtp_server() as (server, port):
         server.no_relay.add(BEN)
         first = send_digest(sessions, settings_for(port), built, now=built.built_at)
@@ -174,11 +177,8 @@ def test_only_a_refusal_of_the_address_itself_is_permanent(
 
 
 def test_retry_given_up_gives_the_recipient_a_fresh_set_of_attempts(
-    engine: Engine, tmp_path: Path
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session]
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
     with smtp_server(refuse={BEN}) as (server, port):
         settings = settings_for(port, max_attempts=2)
         send_digest(sessions, settings, built, now=built.built_at)
@@ -199,18 +199,15 @@ def test_retry_given_up_gives_the_recipient_a_fresh_set_of_attempts(
 
 
 def test_a_lowered_limit_gives_up_an_exhausted_recipient_without_another_attempt(
-    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session],
+    given_up_warnings: Callable[[], list[str]],
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
-    caplog.set_level(logging.WARNING, logger="digest.deliver")
     with smtp_server(defer={BEN}) as (server, port):
         for hours in (0, 1, 2):
             send_digest(sessions, settings_for(port, max_attempts=5), built,
                         now=built.built_at + timedelta(hours=hours))
         assert _statuses(engine)[BEN] == ("failed", 3)
-        assert _given_up_warnings(caplog) == []
+        assert given_up_warnings() == []
         lowered = settings_for(port, max_attempts=2)
         report = send_digest(sessions, lowered, built, now=built.built_at + timedelta(hours=3))
         send_digest(sessions, lowered, built, now=built.built_at + timedelta(hours=4))
@@ -219,16 +216,13 @@ def test_a_lowered_limit_gives_up_an_exhausted_recipient_without_another_attempt
     assert (ben.status, ben.attempts) == ("given-up", 3)
     assert ben.error == "server refused the recipient: 451 4.3.0 mailbox busy, try again later"
     assert _statuses(engine)[BEN] == ("given-up", 3)
-    (warning,) = _given_up_warnings(caplog)
+    (warning,) = given_up_warnings()
     assert f"to {BEN} after 3 attempts: server refused the recipient: 451" in warning
 
 
 def test_a_crash_after_the_smtp_transaction_costs_at_most_one_duplicate(
-    engine: Engine, tmp_path: Path
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session]
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    sessions = session_factory(engine)
 
     def killed_after_first_send(recipient: str) -> None:
         raise SystemExit(f"killed after sending to {recipient}")
@@ -252,51 +246,48 @@ def test_a_crash_after_the_smtp_transaction_costs_at_most_one_duplicate(
 
 
 def test_an_unreachable_server_fails_every_recipient_with_one_line_and_loses_none(
-    engine: Engine, tmp_path: Path
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session]
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    report = send_digest(session_factory(engine), settings_for(free_port()), built,
+    report = send_digest(sessions, settings_for(free_port()), built,
                          now=built.built_at)
     assert [o.status for o in report.outcomes] == ["failed"] * 3
     assert all(o.error and o.error.startswith("cannot reach 127.0.0.1:") for o in report.outcomes)
     assert set(_statuses(engine).values()) == {("failed", 1)}
 
 
-def test_a_week_in_progress_is_not_mailed(engine: Engine, tmp_path: Path) -> None:
+def test_a_week_in_progress_is_not_mailed(
+    engine: Engine, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
     seed(engine)
     built = build(engine, tmp_path, week="2026-W49")
     with pytest.raises(ConfigError, match="still in progress"):
-        send_digest(session_factory(engine), settings_for(), built, now=built.built_at)
+        send_digest(sessions, settings_for(), built, now=built.built_at)
 
 
-def test_no_recipients_is_a_configuration_error(engine: Engine, tmp_path: Path) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
+def test_no_recipients_is_a_configuration_error(
+    built: BuiltDigest, sessions: sessionmaker[Session]
+) -> None:
     with pytest.raises(ConfigError, match=r"digest\.recipients"):
-        send_digest(session_factory(engine), settings_for(recipients=[]), built,
+        send_digest(sessions, settings_for(recipients=[]), built,
                     now=built.built_at)
 
 
 def test_a_login_without_a_password_in_the_environment_is_refused_before_sending(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, built: BuiltDigest, sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("MIGWATCH_SMTP_PASSWORD", raising=False)
-    seed(engine)
-    built = build(engine, tmp_path)
     base = settings_for()
     settings = base.model_copy(update={"smtp": base.smtp.model_copy(update={"username": "u"})})
     with pytest.raises(ConfigError, match="MIGWATCH_SMTP_PASSWORD"):
-        send_digest(session_factory(engine), settings, built, now=built.built_at)
+        send_digest(sessions, settings, built, now=built.built_at)
     assert _statuses(engine) == {}
 
 
 def test_dry_run_writes_eml_files_and_leaves_the_ledger_alone(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, built: BuiltDigest, sessions: sessionmaker[Session]
 ) -> None:
-    seed(engine)
-    built = build(engine, tmp_path)
-    report = send_digest(session_factory(engine), settings_for(), built, now=built.built_at,
+    report = send_digest(sessions, settings_for(), built, now=built.built_at,
                          dry_run_dir=tmp_path / "outbox")
     names = sorted(p.name for p in (tmp_path / "outbox").iterdir())
     assert names == sorted(f"2026-W48.ja.{a}.eml" for a in RECIPIENTS)
