@@ -150,8 +150,25 @@ def known_identities(session: Session, identities: Iterable[str]) -> set[str]:
     return found
 
 
+def _id_of(session: Session, identity: str) -> int | None:
+    return session.scalar(select(Article.id).where(Article.identity == identity))
+
+
+def _add_sighting(session: Session, article_id: int, source_id: int, url: str | None,
+                  title: str, seen_at: datetime) -> bool:
+    """Insert the sighting unless the source saw the article before; whether it is new."""
+    stmt = (
+        _insert(session)(Sighting)
+        .values(article_id=article_id, source_id=source_id, url=url, title=title,
+                seen_at=seen_at)
+        .on_conflict_do_nothing(index_elements=["article_id", "source_id"])
+        .returning(Sighting.id)
+    )
+    return session.scalar(stmt) is not None
+
+
 def _find_existing(session: Session, article: NewArticle) -> int | None:
-    found = session.scalar(select(Article.id).where(Article.identity == article.identity))
+    found = _id_of(session, article.identity)
     if found is None and article.guid and _is_global_guid(article.guid):
         found = session.scalar(select(Article.id).where(Article.guid == article.guid).limit(1))
     return found
@@ -188,20 +205,10 @@ def store_article(
             article_id = session.scalar(stmt)
             is_new = article_id is not None
             if article_id is None:  # another writer won the race
-                article_id = session.scalar(
-                    select(Article.id).where(Article.identity == article.identity)
-                )
+                article_id = _id_of(session, article.identity)
         assert article_id is not None
-        sighting = (
-            _insert(session)(Sighting)
-            .values(
-                article_id=article_id, source_id=source_id, url=article.url,
-                title=article.title, seen_at=seen_at,
-            )
-            .on_conflict_do_nothing(index_elements=["article_id", "source_id"])
-            .returning(Sighting.id)
-        )
-        is_new_sighting = session.scalar(sighting) is not None
+        is_new_sighting = _add_sighting(session, article_id, source_id, article.url,
+                                        article.title, seen_at)
         session.commit()
     return StoreResult(article_id=article_id, is_new=is_new, is_new_sighting=is_new_sighting)
 
@@ -213,18 +220,11 @@ def record_sighting(
 
     Returns None when no article has that identity yet, else whether the sighting is new.
     """
-    article_id = session.scalar(select(Article.id).where(Article.identity == identity))
+    article_id = _id_of(session, identity)
     if article_id is None:
         session.rollback()
         return None
-    stmt = (
-        _insert(session)(Sighting)
-        .values(article_id=article_id, source_id=source_id, url=url, title=title,
-                seen_at=utc_naive(now))
-        .on_conflict_do_nothing(index_elements=["article_id", "source_id"])
-        .returning(Sighting.id)
-    )
-    added = session.scalar(stmt) is not None
+    added = _add_sighting(session, article_id, source_id, url, title, utc_naive(now))
     session.commit()
     return added
 
