@@ -198,11 +198,25 @@ class CollectSpider(scrapy.Spider):
                   "handle_httpstatus_list": HANDLED_STATUSES},
         )
 
+    def _answered(self, meta: dict[str, Any]) -> SourcePass:
+        """The pass a request belongs to, with that request no longer pending."""
+        source_pass = self.passes[meta["source_key"]]
+        source_pass.pending -= 1
+        return source_pass
+
+    def _failed(self, failure: Failure) -> tuple[SourcePass, Request, str, str]:
+        """The pass of a failed request, the request, and the failure's weight and reason."""
+        request = failure.request  # type: ignore[attr-defined]
+        kind, message = classify_failure(
+            failure, request.url, timeout_seconds=self.app_settings.crawler.timeout_seconds,
+            max_bytes=request.meta.get("download_maxsize", 0),
+        )
+        return self._answered(request.meta), request, kind, message
+
     # -- source documents ----------------------------------------------------------------
 
     def parse_source(self, response: Response) -> Iterator[Any]:
-        source_pass = self.passes[response.meta["source_key"]]
-        source_pass.pending -= 1
+        source_pass = self._answered(response.meta)
         source_pass.pages += 1
         try:
             yield from self._read_source(source_pass, response)
@@ -217,13 +231,7 @@ class CollectSpider(scrapy.Spider):
         yield from self._finish_if_done(source_pass)
 
     def source_failed(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request  # type: ignore[attr-defined]
-        source_pass = self.passes[request.meta["source_key"]]
-        source_pass.pending -= 1
-        kind, message = classify_failure(
-            failure, request.url, timeout_seconds=self.app_settings.crawler.timeout_seconds,
-            max_bytes=request.meta.get("download_maxsize", 0),
-        )
+        source_pass, _request, kind, message = self._failed(failure)
         source_pass.fail(kind, message)
         yield from self._finish_if_done(source_pass)
 
@@ -311,8 +319,7 @@ class CollectSpider(scrapy.Spider):
     # -- article pages -------------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterator[Any]:
-        source_pass = self.passes[response.meta["source_key"]]
-        source_pass.pending -= 1
+        source_pass = self._answered(response.meta)
         candidate: Candidate = response.meta["candidate"]
         config = source_pass.plan.config
         extracted: ExtractedArticle | None = None
@@ -334,13 +341,7 @@ class CollectSpider(scrapy.Spider):
         yield from self._finish_if_done(source_pass)
 
     def article_failed(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request  # type: ignore[attr-defined]
-        source_pass = self.passes[request.meta["source_key"]]
-        source_pass.pending -= 1
-        _kind, message = classify_failure(
-            failure, request.url, timeout_seconds=self.app_settings.crawler.timeout_seconds,
-            max_bytes=request.meta.get("download_maxsize", 0),
-        )
+        source_pass, request, _kind, message = self._failed(failure)
         config = source_pass.plan.config
         # The page failed, the entry did not: keep what the feed told us.
         yield StoreArticle(config.key, self._article(config, request.meta["candidate"], None,
