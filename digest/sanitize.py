@@ -12,9 +12,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from urllib.parse import urlsplit
 
 import nh3
+
+from crawler.urls import is_http_url
 
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -65,10 +66,4 @@ def safe_url(value: str | None) -> str | None:
         return None
     if any(ch in candidate for ch in '<>"\'`\\'):
         return None
-    try:
-        parts = urlsplit(candidate)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return candidate
+    return candidate if is_http_url(candidate) else None
