@@ -24,6 +24,10 @@ from rich.console import Console
 from config.errors import MigwatchError
 from migwatch.context import AppContext
 
+# What commands print: Rich markup, no automatic highlighting.  The unwrapped console
+# keeps long lines whole (paths, addresses, commands to copy) and lets the terminal wrap.
+console = Console(highlight=False)
+unwrapped_console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 COMMAND_MODULES: tuple[str, ...] = (

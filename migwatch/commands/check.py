@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Literal
 
 import click
-from rich.console import Console
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,10 +28,9 @@ from db.engine import hide_password
 from db.queries import article_count
 from digest.deliver import Mailer, smtp_password
 from migwatch.cli import cli
+from migwatch.cli import unwrapped_console as console
 from migwatch.commands.themes import load_theme_set
 from migwatch.context import AppContext
-
-console = Console(highlight=False, soft_wrap=True)  # long lines stay whole: paths, commands
 
 Status = Literal["ok", "warn", "fail", "invalid", "skip"]
 MARKS: dict[Status, tuple[str, str]] = {

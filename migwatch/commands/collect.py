@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.context import AppContext
 from migwatch.jobs import CollectSummary, collect, select_sources, tag
 
-console = Console(highlight=False)
 STATUS_STYLE = {"ok": "green", "not_modified": "cyan", "unchanged": "cyan", "error": "red"}
 
 

@@ -6,18 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from digest.deliver import send_digest
 from digest.periods import current_week
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.commands.collect import print_summary
 from migwatch.context import AppContext
 from migwatch.demo import prepare_demo
 from migwatch.jobs import collect, tag
 from migwatch.sampleweb import SampleWeb
-
-console = Console(highlight=False)
 
 
 @cli.command()

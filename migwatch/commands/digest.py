@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -14,9 +13,9 @@ from config.errors import ConfigError
 from digest.deliver import resend_hint, send_digest
 from digest.model import DeliveryReport
 from migwatch.cli import cli
+from migwatch.cli import unwrapped_console as console
 from migwatch.context import AppContext
 
-console = Console(highlight=False, soft_wrap=True)
 STATUS_STYLE = {
     "sent": "green", "already-sent": "cyan", "dry-run": "cyan", "failed": "red",
     "given-up": "red",

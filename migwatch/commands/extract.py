@@ -14,19 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.markup import escape
 
 from config import Settings
 from config.errors import ConfigError, ExtractError
 from crawler.fetch_one import fetch_with_settings
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.context import AppContext
 
 if TYPE_CHECKING:
     from crawler.extract import ExtractedArticle
 
-console = Console(highlight=False)
 
 _PREVIEW_CHARS = 600
 

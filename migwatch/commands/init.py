@@ -5,13 +5,10 @@ from __future__ import annotations
 import shutil
 
 import click
-from rich.console import Console
 
 from config.loader import DEFAULTS_DIR, SETTINGS_FILE, SOURCES_FILE, THEMES_FILE
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.context import AppContext
-
-console = Console(highlight=False)
 
 
 @cli.command()

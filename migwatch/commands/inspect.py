@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, tzinfo
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from config.errors import ConfigError
@@ -18,10 +17,8 @@ from db.instance import read_lease
 from db.ledger import GIVEN_UP, IssueDeliveries, recent_deliveries
 from db.queries import ExportRow, export_articles, last_runs, source_health
 from digest.deliver import resend_hint
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.context import AppContext
-
-console = Console(highlight=False)
 
 
 def _when(moment: datetime | None, tz: tzinfo = UTC) -> str:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import logging
 
 import click
-from rich.console import Console
 
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.commands.collect import print_summary
 from migwatch.context import AppContext
-
-console = Console(highlight=False)
 
 
 @cli.command()

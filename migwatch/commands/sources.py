@@ -25,7 +25,6 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +35,7 @@ from config.loader import SOURCES_FILE, format_loc
 from config.schema import SourceConfig
 from db.queries import SourceHealth, source_health
 from migwatch.cli import cli
+from migwatch.cli import unwrapped_console as console
 from migwatch.context import AppContext
 from migwatch.sources_file import (
     check_sources_text,
@@ -44,8 +44,6 @@ from migwatch.sources_file import (
     save_sources_text,
     set_enabled,
 )
-
-console = Console(highlight=False, soft_wrap=True)
 
 
 def sources_path(app: AppContext) -> Path:

@@ -14,8 +14,8 @@ from rich.markup import escape
 from config.errors import ConfigError
 from config.schema import KEY_PATTERN, SourceConfig
 from crawler.urls import is_http_url, url_domain
+from migwatch.cli import unwrapped_console as console
 from migwatch.commands.sources import (
-    console,
     current_sources,
     new_source,
     sources,

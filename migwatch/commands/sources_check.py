@@ -19,7 +19,8 @@ from rich.markup import escape
 from config.errors import ConfigError, FetchError, ParseError
 from crawler.fetch_one import FetchedPage
 from crawler.urls import is_http_url
-from migwatch.commands.sources import console, current_sources, sources, sources_path
+from migwatch.cli import unwrapped_console as console
+from migwatch.commands.sources import current_sources, sources, sources_path
 from migwatch.commands.sources_preview import fetcher, print_items, print_probe
 from migwatch.context import AppContext
 

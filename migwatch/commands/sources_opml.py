@@ -13,8 +13,8 @@ from rich.markup import escape
 from config.errors import ConfigError
 from config.schema import SourceConfig
 from crawler.urls import url_domain
+from migwatch.cli import unwrapped_console as console
 from migwatch.commands.sources import (
-    console,
     current_sources,
     new_source,
     sources,

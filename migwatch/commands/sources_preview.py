@@ -13,7 +13,8 @@ from rich.markup import escape
 
 from config import Settings
 from crawler.fetch_one import FetchedPage, fetch_with_settings
-from migwatch.commands.sources import console, format_when
+from migwatch.cli import unwrapped_console as console
+from migwatch.commands.sources import format_when
 
 if TYPE_CHECKING:
     from crawler.discovery import PreviewItem, ProbeResult

@@ -10,15 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from digest.tagging import tag_stored_articles
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.commands.themes import load_theme_set
 from migwatch.context import AppContext
-
-console = Console(highlight=False)
 
 
 @cli.command()

@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from config.errors import ConfigError
 from config.themes import load_themes, themes_path
 from digest.themes import ThemeSet, compile_themes, explain_article, tag_article
-from migwatch.cli import cli
+from migwatch.cli import cli, console
 from migwatch.context import AppContext
-
-console = Console(highlight=False)
 
 _THEMES_OPTION = click.option(
     "--themes",
