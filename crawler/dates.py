@@ -91,10 +91,15 @@ _TEXT_CANDIDATES = re.compile(
 )
 
 
+def _named_zone(name: str | None) -> tzinfo | None:
+    hours = _ZONE_HOURS.get(name.upper()) if name else None
+    return None if hours is None else timezone(timedelta(hours=hours))
+
+
 def _zone_of(match: re.Match[str]) -> tzinfo | None:
     groups = match.groupdict()
     if groups.get("zone"):
-        return timezone(timedelta(hours=_ZONE_HOURS[groups["zone"].upper()]))
+        return _named_zone(groups["zone"])
     offset = groups.get("offset")
     if offset:
         sign = -1 if offset[0] == "-" else 1
@@ -157,9 +162,7 @@ def _japanese(value: str) -> datetime | bool | None:
 def _dateutil_zone(name: str | None, offset: int | None) -> tzinfo | None:
     if offset is not None:
         return timezone(timedelta(seconds=offset))
-    if name and name.upper() in _ZONE_HOURS:
-        return timezone(timedelta(hours=_ZONE_HOURS[name.upper()]))
-    return None  # unknown or absent: the caller's zone applies
+    return _named_zone(name)  # None if unknown or absent: the caller's zone applies
 
 
 def _western(value: str) -> datetime | None:
