@@ -6,12 +6,12 @@ feed, selectors that match nothing, or a robots.txt that forbids it while it is 
 
 from __future__ import annotations
 
-import re
 import urllib.error
 import urllib.robotparser
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 
 import click
 from rich.markup import escape
@@ -33,12 +33,9 @@ CHECK_PREVIEW_ITEMS = 10
 def robots_verdict(url: str, fetch: Callable[[str], FetchedPage], user_agent: str) -> bool | None:
     """True/False if the site's robots.txt allows/forbids ``url``; None if it is unreadable."""
     from crawler.encoding import decode_document  # heavy: see migwatch.cli
-    parts = re.match(r"^(https?://[^/?#]+)", url)
-    if parts is None:
-        return None
     parser = urllib.robotparser.RobotFileParser()
     try:
-        page = fetch(parts.group(1) + "/robots.txt")
+        page = fetch(urljoin(url, "/robots.txt"))
     except FetchError as exc:
         cause = exc.__cause__
         code = cause.code if isinstance(cause, urllib.error.HTTPError) else None
