@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from config.errors import AlreadyRunningError
 from db.engine import storage_errors
 from db.models import Lease
-from db.times import utc_naive
+from db.times import as_utc, utc_naive
 
 SCHEDULER_LEASE = "scheduler"
 ADVISORY_KEY = 0x6D6977_01  # "miw" + 1: this application's scheduler
@@ -90,8 +90,8 @@ def read_lease(engine: Engine, name: str = SCHEDULER_LEASE) -> LeaseInfo | None:
         row = conn.execute(select(Lease).where(Lease.name == name)).first()
     if row is None:
         return None
-    return LeaseInfo(row.holder, row.acquired_at.replace(tzinfo=UTC),
-                     row.expires_at.replace(tzinfo=UTC), dict(row.detail or {}))
+    return LeaseInfo(row.holder, as_utc(row.acquired_at), as_utc(row.expires_at),
+                     dict(row.detail or {}))
 
 
 class InstanceLock:
@@ -146,7 +146,7 @@ class InstanceLock:
                 or is_dead_here(row.holder)
             )
             if not is_free:
-                raise self._busy(row.holder, row.acquired_at.replace(tzinfo=UTC))
+                raise self._busy(row.holder, as_utc(row.acquired_at))
             result = conn.execute(
                 update(Lease).where(Lease.name == self.name, Lease.holder == row.holder)
                 .values(**values))

@@ -103,8 +103,7 @@ def last_runs(session: Session, limit: int = 5) -> list[RunInfo]:
     """The most recent runs, newest first."""
     rows = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit))
     return [
-        RunInfo(r.kind, as_utc(r.started_at) or r.started_at, as_utc(r.finished_at), r.status,
-                r.detail)
+        RunInfo(r.kind, as_utc(r.started_at), as_utc(r.finished_at), r.status, r.detail)
         for r in rows
     ]
 
@@ -155,7 +154,7 @@ def export_articles(session: Session, since: datetime | None = None,
             yield ExportRow(
                 id=a.id, canonical_url=a.canonical_url, title=a.title, text=a.text or a.summary,
                 language=a.language, author=a.author, published_at=as_utc(a.published_at),
-                first_seen_at=as_utc(a.first_seen_at) or a.first_seen_at,
+                first_seen_at=as_utc(a.first_seen_at),
                 source_key=keys.get(a.source_id, "?"),
                 sighting_keys=tuple(sightings.get(a.id, [])), themes=tuple(themes.get(a.id, [])),
             )
