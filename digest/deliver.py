@@ -33,6 +33,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -346,9 +347,7 @@ def send_digest(
         finally:
             mailer.close()
     result = DeliveryReport(built.period, built.language, tuple(report))
-    counts = dict.fromkeys(("sent", "failed", GIVEN_UP, "already-sent"), 0)
-    for outcome in report:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    counts = Counter(outcome.status for outcome in report)
     log.info(
         "digest delivered period=%s lang=%s sent=%d failed=%d given_up=%d already_sent=%d "
         "status=%s",
