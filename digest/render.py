@@ -207,22 +207,22 @@ def _bars(ranked: RankedDigest) -> tuple[Bar, ...]:
     )
 
 
+def _failing_detail(source: SourceHealth, lang: str) -> str:
+    parts = []
+    if source.consecutive_failures:
+        parts.append(translate(lang, "failures", count=source.consecutive_failures))
+    if source.state == "paused":
+        parts.append(translate(lang, "paused"))
+    return " · ".join(parts)
+
+
 def _health_rows(
     failing: Sequence[SourceHealth], silent: Sequence[SourceHealth], lang: str, tz: tzinfo
 ) -> tuple[tuple[HealthRow, ...], tuple[HealthRow, ...]]:
     broken = tuple(
         HealthRow(
             name=plain_text(s.name) or s.key,
-            detail=" · ".join(
-                part
-                for part in (
-                    translate(lang, "failures", count=s.consecutive_failures)
-                    if s.consecutive_failures
-                    else "",
-                    translate(lang, "paused") if s.state == "paused" else "",
-                )
-                if part
-            ),
+            detail=_failing_detail(s, lang),
             error=one_line(s.last_error, 200),
         )
         for s in failing
