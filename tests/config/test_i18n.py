@@ -1,0 +1,33 @@
+"""The shared message catalogue: Japanese from the .po file, English as written."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.i18n import cli_language, gettext, ngettext, normalise_language
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("ja", "ja"), ("ja-JP", "ja"), ("ja_JP.UTF-8", "ja"), ("en_GB", "en"), ("fr", "en"), (None, "en")],
+)
+def test_normalise_language(value: str | None, expected: str) -> None:
+    assert normalise_language(value) == expected
+
+
+def test_cli_language_prefers_migwatch_lang_over_the_locale() -> None:
+    assert cli_language({"MIGWATCH_LANG": "ja", "LANG": "en_US.UTF-8"}) == "ja"
+    assert cli_language({"LANG": "ja_JP.UTF-8"}) == "ja"
+    assert cli_language({"LC_ALL": "C", "LANG": "ja_JP.UTF-8"}) == "ja"
+    assert cli_language({}) == "en"
+
+
+def test_japanese_comes_from_the_catalogue_and_english_is_the_message_itself() -> None:
+    assert gettext("ja", "Weekly digest") == "週間ダイジェスト"
+    assert gettext("en", "Weekly digest") == "Weekly digest"
+    assert gettext("ja", "a message nobody translated") == "a message nobody translated"
+
+
+def test_plural_forms_and_values() -> None:
+    assert ngettext("en", "{count} source", "{count} sources", 1) == "1 source"
+    assert ngettext("en", "{count} source", "{count} sources", 3) == "3 sources"
