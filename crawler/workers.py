@@ -65,9 +65,9 @@ class Extractor:
         return await asyncio.get_running_loop().run_in_executor(self.pool, job)
 
     def close(self) -> None:
-        """Stop the workers."""
+        """Stop the workers and reap them (their CPU time then counts as ours)."""
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
 
