@@ -21,13 +21,9 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
         "DOWNLOAD_DELAY_JITTER": 0,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
-        # Hand the downloader requests for the hosts that are free: with the default
-        # queue, the 16 slots fill with one feed's articles, all for one host, and the
-        # crawl runs about one request at a time (Scrapy's advice for broad crawls).
         # Our pipeline is synchronous (it buffers): nothing gains from processing a
         # response's output in parallel, and each parallel slot costs a task per response.
         "CONCURRENT_ITEMS": 1,
-        "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
         "DOWNLOAD_TIMEOUT": crawler.timeout_seconds,
         "DNS_TIMEOUT": crawler.timeout_seconds,
         "DOWNLOAD_MAXSIZE": crawler.max_page_bytes,
