@@ -21,6 +21,7 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
         "DOWNLOAD_DELAY_JITTER": 0,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "DOWNLOADER": "crawler.downloader.PoliteDownloader",  # enforces the line above
         # Our pipeline is synchronous (it buffers): nothing gains from processing a
         # response's output in parallel, and each parallel slot costs a task per response.
         "CONCURRENT_ITEMS": 1,
