@@ -42,6 +42,12 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.safeguards.PoliteRetryMiddleware": 550,
         },
+        # Depth statistics and the meta-copy debugging aid do nothing for us, and every
+        # spider middleware wraps every callback's output once more.
+        "SPIDER_MIDDLEWARES": {
+            "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+            "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+        },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "MIGWATCH_ALLOW_PRIVATE": settings.network.allow_private,
         "STATS_DUMP": False,
