@@ -20,6 +20,9 @@ This module is a leaf (it imports nothing of ours), so ``db/`` may import it too
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class MigwatchError(Exception):
     """Base of every error migwatch reports to a user."""
@@ -61,3 +64,12 @@ class AlreadyRunningError(MigwatchError):
     """Another scheduler already runs against this database."""
 
     exit_code = 2
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'feed'?"`` when ``word`` is close to one of ``choices``, else ``""``.
+
+    Meant to be appended to a message, as Click does for a misspelt command.
+    """
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import timedelta
+from functools import cache
 from typing import Annotated, Literal
 
 from apscheduler.triggers.cron import CronTrigger
@@ -31,6 +32,44 @@ _SIZE_UNITS = {
     "kib": 1024, "mib": 1024**2, "gib": 1024**3,
 }
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+# A BCP 47 tag (RFC 5646 §2.1): a primary language subtag of 2-3 letters, then subtags.
+_LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+@cache
+def _language_names() -> tuple[frozenset[str], dict[str, str]]:
+    """Known primary language subtags, and language names (English, Japanese, own) → tag."""
+    from babel import Locale  # the CLDR tables; imported only when a language is checked
+
+    codes: set[str] = set()
+    names: dict[str, str] = {}
+    for display in ("en", "ja"):
+        for code, label in Locale(display).languages.items():
+            if "_" in code:
+                continue
+            codes.add(code)
+            names.setdefault(label.casefold(), code)
+    return frozenset(codes), names
+
+
+def parse_language(value: object) -> object:
+    """A source language as its BCP 47 primary subtag: ``ja``, ``en``, ``zh``.
+
+    ``ja-JP`` and ``en_US`` are read as ``ja`` and ``en``; a language written as a name
+    (``Japanese``, ``日本語``) is refused with the tag to use instead.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    codes, names = _language_names()
+    match = _LANGUAGE_TAG.match(text)
+    if match and match.group(1).lower() in codes:
+        return match.group(1).lower()
+    named = names.get(text.casefold())
+    if named:
+        raise ValueError(f"{value!r} is a language name; use {named}")
+    raise ValueError(f"{value!r} is not a language tag; write a BCP 47 tag such as ja, en or "
+                     "zh")
 
 
 def parse_duration(value: object) -> timedelta:
@@ -243,7 +282,9 @@ class SourceConfig(_Model):
     name: str = Field(description="Name shown to readers.")
     kind: Literal["feed", "listing", "sitemap"]
     url: str
-    language: str | None = Field(None, description="ja, en, ...; detected when absent.")
+    language: Annotated[str | None, BeforeValidator(parse_language)] = Field(
+        None, description="BCP 47 primary tag (ja, en, ...); detected when absent."
+    )
     enabled: bool = True
     weight: float = Field(1.0, ge=0, le=10, description="Importance in the digest ranking.")
     fetch_articles: bool = Field(True, description="Download each new article's page.")

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 
 import click
 from rich.console import Console
@@ -55,15 +58,46 @@ COMMAND_MODULES: tuple[str, ...] = (
     help="Database URL [env MIGWATCH_DB_URL; default sqlite:///var/migwatch.sqlite3].",
 )
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors in the log, no warnings.")
 @click.version_option(package_name="migwatch")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose: int,
+        quiet: bool) -> None:
     """Watch the news on IOM, migration forums and UN funding; digest it weekly."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if quiet and verbose:
+        raise click.UsageError("choose -q (quiet) or -v (verbose), not both")
+    level = (logging.ERROR if quiet else logging.WARNING if verbose == 0
+             else logging.INFO if verbose == 1 else logging.DEBUG)
     app_ctx = AppContext.from_options(config_path, db_url)
+    configure_logging(level, lambda: app_ctx.settings_tz)
     ctx.obj = app_ctx
     ctx.call_on_close(app_ctx.close)
+
+
+class ZonedFormatter(logging.Formatter):
+    """Log lines stamped in the configured time zone, once the settings are read."""
+
+    def __init__(self, tz: Callable[[], tzinfo | None]) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """``2026-12-04 09:00:00+09:00`` in the configured zone (local time before it is read)."""
+        moment = datetime.fromtimestamp(record.created, self.tz()).astimezone(self.tz())
+        return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def configure_logging(level: int, tz: Callable[[], tzinfo | None]) -> None:
+    """One handler on standard error; only the CLI configures logging."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "is_migwatch", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler()
+    handler.is_migwatch = True  # type: ignore[attr-defined]
+    handler.setFormatter(ZonedFormatter(tz))
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def _register() -> None:
@@ -78,11 +112,30 @@ def report_error(exc: MigwatchError) -> None:
         err_console.print(f"error: {problem}", markup=False)
 
 
+def _closed_pipe() -> None:
+    """A reader that stopped reading (``migwatch export | head -1``) is not a failure.
+
+    Standard output is pointed at /dev/null so the interpreter's last flush finds
+    nowhere to fail, and the command exits 0 as a shell pipeline expects.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # no real file behind sys.stdout (a test runner's capture)
+    finally:
+        os.close(devnull)
+    sys.exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     _register()
     try:
         result = cli.main(args=argv, prog_name="migwatch", standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+    except BrokenPipeError:
+        _closed_pipe()
     except click.exceptions.Abort:
         err_console.print("interrupted", markup=False)
         sys.exit(130)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from config.errors import ConfigError
+from config.errors import ConfigError, did_you_mean
 from config.schema import SourceConfig
 from config.themes import load_themes, themes_path
 from crawler.process import ChildResult, run_crawl_child
@@ -53,8 +53,10 @@ def select_sources(all_sources: Sequence[SourceConfig], keys: Sequence[str]) -> 
     by_key = {s.key: s for s in all_sources}
     unknown = [k for k in keys if k not in by_key]
     if unknown:
+        hints = "".join(did_you_mean(k, by_key) for k in unknown)
         raise ConfigError(
-            f"unknown source key(s): {', '.join(unknown)}; see `migwatch sources list`"
+            f"unknown source key(s): {', '.join(unknown)}"
+            + (hints or "; see `migwatch sources list`")
         )
     return [by_key[k] for k in dict.fromkeys(keys)]
 

@@ -175,6 +175,7 @@ def _print(result: Result) -> None:
 @click.pass_obj
 def check(app: AppContext, no_smtp: bool) -> int:
     """Check the configuration, database, archive folder and mail server (sends nothing)."""
+    app.is_preflight_done = True  # each file is checked, and reported, on its own below
     console.print(Text(f"configuration folder {app.config_path.absolute()}"))
     settings_result, settings = check_settings(app)
     checks: list[Callable[[], Result]] = [

@@ -30,8 +30,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
-from config.errors import ConfigError, StorageError
-from config.loader import SOURCES_FILE, format_loc
+from config.errors import ConfigError, StorageError, did_you_mean
+from config.loader import SOURCES_FILE, format_loc, in_words
 from config.schema import SourceConfig
 from db.queries import SourceHealth, source_health
 from migwatch.cli import cli
@@ -66,7 +66,7 @@ def new_source(entry: dict[str, Any]) -> SourceConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = format_loc([p for p in first["loc"] if isinstance(p, str | int)])
-        raise ConfigError(f"{where}: {first['msg']}") from exc
+        raise ConfigError(f"source {entry.get('key')}: {where}: {in_words(first)}") from exc
 
 
 def format_when(moment: datetime | None, settings: Settings) -> str:
@@ -128,8 +128,9 @@ def _edit(app: AppContext, key: str, edit: Callable[[str], str],
     """Apply ``edit`` to the text and ``change`` to source ``key``; False if nothing changed."""
     _, text, existing = current_sources(app)
     if key not in {s.key for s in existing}:
-        raise ConfigError(f"no source with key {key!r} in {sources_path(app)}; "
-                          "see `migwatch sources list`")
+        hint = did_you_mean(key, [s.key for s in existing])
+        raise ConfigError(f"no source with key {key!r} in {sources_path(app)}{hint or ''}"
+                          f"{'' if hint else '; see `migwatch sources list`'}")
     expected = [c for c in (change(s) if s.key == key else s for s in existing) if c]
     if expected == existing:
         return False

@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 import click
 from rich.markup import escape
 
-from config.errors import ConfigError, FetchError, ParseError
+from config.errors import ConfigError, FetchError, ParseError, did_you_mean
 from crawler.fetch_one import FetchedPage
 from crawler.urls import is_http_url
 from migwatch.cli import unwrapped_console as console
@@ -63,8 +63,9 @@ def check(app: AppContext, target: str) -> int:
     now = datetime.now(UTC)
     source = next((s for s in existing if s.key == target), None)
     if source is None and not is_http_url(target):
+        hint = did_you_mean(target, [s.key for s in existing])
         raise ConfigError(f"{target!r} is neither a source key in {sources_path(app)} nor an "
-                          "http(s) address; see `migwatch sources list`")
+                          f"http(s) address{hint or '; see `migwatch sources list`'}")
     usable = True
     if source is not None and source.kind == "listing" and source.listing is not None:
         page = fetch(source.url)

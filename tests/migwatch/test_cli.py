@@ -68,7 +68,7 @@ def test_a_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"error: {tmp_path}/sources.yaml:2: sources[0].url: must be an http:// "
+        f"error: {tmp_path}/sources.yaml:2: source x: url: must be an http:// "
         "or https:// address"
     ]
 

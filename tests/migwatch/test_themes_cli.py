@@ -86,7 +86,7 @@ def test_a_broken_users_themes_file_exits_2_with_file_and_line(tmp_path: Path) -
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 2
-    assert f"{tmp_path / 'themes.yaml'}:3: themes[0].colour: unknown key" in proc.stderr
+    assert f"{tmp_path / 'themes.yaml'}:3: theme x: colour: unknown key" in proc.stderr
 
 
 def test_tag_command_tags_stored_articles_once(tmp_path: Path) -> None:
