@@ -14,12 +14,14 @@ charset_normalizer; ``migwatch.daemon``) is imported inside the command that use
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from typing import Any
 
 import click
 from rich.console import Console
@@ -100,9 +102,43 @@ def configure_logging(level: int, tz: Callable[[], tzinfo | None]) -> None:
     root.setLevel(level)
 
 
+# Commands that check or write the configuration themselves, or run without one.
+PREFLIGHT_EXEMPT = frozenset({("init",), ("check",), ("demo",), ("extract",)})
+
+
 def _register() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(f"migwatch.commands.{name}")
+    _add_preflight(cli, ())
+
+
+def _add_preflight(group: click.Group, path: tuple[str, ...]) -> None:
+    """Validate the whole configuration before any command's own code runs.
+
+    After Click parsed the arguments (so ``--help`` works on a broken configuration) and
+    before the command starts a run, writes a row or spawns a crawl: a configuration
+    problem is one ``ConfigError`` (exit 2), and nothing is recorded.
+    """
+    for name, command in group.commands.items():
+        here = (*path, name)
+        if isinstance(command, click.Group):
+            _add_preflight(command, here)
+        elif here not in PREFLIGHT_EXEMPT and command.callback is not None and not getattr(
+            command.callback, "is_preflighted", False
+        ):
+            command.callback = _preflighted(command.callback)
+
+
+def _preflighted(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        app = click.get_current_context().find_object(AppContext)
+        if app is not None:
+            app.preflight()
+        return callback(*args, **kwargs)
+
+    checked.is_preflighted = True  # type: ignore[attr-defined]
+    return checked
 
 
 def report_error(exc: MigwatchError) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from db.queries import FetchSummary
 from migwatch.cli import cli, console
 from migwatch.context import AppContext
 from migwatch.jobs import CollectSummary, collect, select_sources, tag
@@ -55,22 +58,52 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
     return 1 if summary.failed else 0
 
 
+# The one-line messages of crawler.outcomes for a host that cannot be reached at all.
+_UNREACHABLE_MARKS = ("not found (DNS)", "refused the connection", "did not answer within")
+
+
+def is_unreachable(error: str | None) -> bool:
+    """Whether a source's error says its host could not be reached (DNS, connection)."""
+    return bool(error) and any(mark in (error or "") for mark in _UNREACHABLE_MARKS)
+
+
+def network_looks_down(fetches: Sequence[FetchSummary]) -> bool:
+    """Most of a pass (at least three sources, more than half) failed to reach its host."""
+    unreachable = sum(1 for f in fetches if f.status == "error" and is_unreachable(f.error))
+    return unreachable >= 3 and unreachable * 2 > len(fetches)
+
+
 def print_summary(summary: CollectSummary) -> None:
-    """The per-source table: new, seen again, unchanged, failed."""
+    """The per-source table: new, seen again, unchanged, failed; one line per source.
+
+    A note longer than the terminal is cut with an ellipsis rather than wrapped (the
+    whole message is in `migwatch status`); when most sources could not reach their
+    host, the network is named once instead of repeating the same error per source.
+    """
+    offline = network_looks_down(summary.fetches)
     table = Table(title=f"collect run {summary.run_id}", title_justify="left")
     for column in ("source", "status", "new", "seen again", "pages", "note"):
         table.add_column(column, justify="right" if column in {"new", "seen again",
-                                                                "pages"} else "left")
+                                                                "pages"} else "left",
+                         no_wrap=True, overflow="ellipsis")
     for fetch in summary.fetches:
         style = STATUS_STYLE.get(fetch.status, "")
+        note = fetch.error or ""
+        if offline and is_unreachable(fetch.error):
+            note = "unreachable"
         table.add_row(fetch.source_key, f"[{style}]{fetch.status}[/]" if style else fetch.status,
                       str(fetch.new_count), str(fetch.seen_count), str(fetch.pages_fetched),
-                      fetch.error or "")
+                      escape(note))
     for key, until in summary.deferred:
         table.add_row(key, "[yellow]deferred[/]", "0", "0", "0",
                       f"server asked to wait until {until:%Y-%m-%d %H:%M} UTC (Retry-After)")
     console.print(table)
     failed = len(summary.failed)
     unchanged = sum(1 for f in summary.fetches if f.status in {"not_modified", "unchanged"})
+    if offline:
+        unreachable = sum(1 for f in summary.failed if is_unreachable(f.error))
+        # short enough for one line of an 80-column terminal
+        console.print(f"[red]the network looks unreachable[/] ({unreachable} of "
+                      f"{len(summary.fetches)} sources); check it, then collect again")
     console.print(f"{summary.new_count} new articles · {unchanged} unchanged · "
                   f"{failed} failed" + (" — see `migwatch status`" if failed else ""))

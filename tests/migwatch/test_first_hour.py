@@ -1,0 +1,181 @@
+"""What a new user meets in the first hour: each wall is one plain line and the right exit code.
+
+Every test runs the real command in a child process, as a user would, and checks the exit
+code, that the message is one line without a traceback, and that it names what was asked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from migwatch.sampleweb import SampleWeb
+from tests.crawler.webfixture import build_site, write_config
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+        ) -> subprocess.CompletedProcess[str]:
+    environ = dict(os.environ, COLUMNS="250", MIGWATCH_LANG="en", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "migwatch", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120, env=environ)
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_typo_in_migwatch_yaml_stops_collect_before_it_runs_and_records_nothing(
+    tmp_path: Path, db_url: str,
+) -> None:
+    config = write_config(tmp_path / "c", "http://127.0.0.1:9")
+    (config / "migwatch.yaml").write_text("crawler:\n  download_delay_second: 2\n",
+                                          encoding="utf-8")
+    result = run("--config", str(config), "--db", db_url, "collect")
+    assert result.returncode == 2
+    assert one_line(result) == (
+        f"error: {config}/migwatch.yaml:2: crawler.download_delay_second: unknown key; "
+        "did you mean 'download_delay_seconds'?")
+    assert result.stdout == ""  # no table, no "run collect again"
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM runs")).scalar() == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize("command", [
+    ["status"], ["export"], ["tag"], ["sources", "list"], ["run"], ["digest"],
+    ["themes", "list"], ["collect", "--source", "wire-en"],
+])
+def test_every_command_refuses_a_broken_configuration_with_exit_2(
+    tmp_path: Path, command: list[str],
+) -> None:
+    config = write_config(tmp_path / "c", "http://127.0.0.1:9")
+    (config / "sources.yaml").write_text(
+        "sources:\n  - {key: wire-en, name: W, kind: feed, url: 'https://e.org/f',"
+        " language: Japanese}\n", encoding="utf-8")
+    result = run("--config", str(config), "--db", f"sqlite:///{tmp_path}/d.sqlite3", *command)
+    assert result.returncode == 2, result.stderr
+    assert one_line(result) == (f"error: {config}/sources.yaml:2: source wire-en: language: "
+                                "'Japanese' is a language name; use ja")
+    assert not (tmp_path / "d.sqlite3").exists()  # nothing created, nothing recorded
+
+
+def test_a_yaml_syntax_error_is_said_in_words(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c", "http://127.0.0.1:9")
+    (config / "migwatch.yaml").write_text("crawler:\n  timeout_seconds: 5\n\tretries: 0\n",
+                                          encoding="utf-8")
+    result = run("--config", str(config), "--db", f"sqlite:///{tmp_path}/d.sqlite3", "status")
+    assert result.returncode == 2
+    assert one_line(result) == (f"error: {config}/migwatch.yaml:3: line 3 starts with a tab; "
+                                "indent with spaces, not tabs")
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("mysql://me:secret@db.example/news", "migwatch stores in SQLite or PostgreSQL, not mysql"),
+    ("var/migwatch.sqlite3", "is not a database URL"),
+])
+def test_a_bad_db_url_is_a_usage_error(tmp_path: Path, url: str, words: str) -> None:
+    result = run("--config", str(tmp_path), "--db", url, "status")
+    assert result.returncode == 2
+    line = one_line(result)
+    assert line.startswith("error: --db ") and words in line and "secret" not in line
+
+
+def test_an_unknown_source_key_gets_the_closest_one(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c", "http://127.0.0.1:9")
+    db = f"sqlite:///{tmp_path}/d.sqlite3"
+    collect = run("--config", str(config), "--db", db, "collect", "--source", "wire-eng")
+    assert collect.returncode == 2
+    assert one_line(collect) == "error: unknown source key(s): wire-eng; did you mean 'wire-en'?"
+    disable = run("--config", str(config), "--db", db, "sources", "disable", "paper-jp")
+    assert disable.returncode == 2
+    assert one_line(disable).endswith("no source with key 'paper-jp' in "
+                                      f"{config}/sources.yaml; did you mean 'paper-ja'?")
+
+
+def test_quiet_and_verbose_together_are_a_usage_error(tmp_path: Path) -> None:
+    result = run("-q", "-v", "--config", str(tmp_path), "status")
+    assert result.returncode == 2
+    assert "choose -q (quiet) or -v (verbose), not both" in result.stderr
+
+
+def test_export_into_a_closed_pipe_is_success(tmp_path: Path) -> None:
+    build_site(tmp_path / "web")
+    with SampleWeb(tmp_path / "web") as web:
+        config = write_config(tmp_path / "config", web.base_url)
+        db = f"sqlite:///{tmp_path}/d.sqlite3"
+        assert run("--config", str(config), "--db", db, "collect").returncode == 0
+    environ = dict(os.environ, MIGWATCH_LANG="en")
+    command = (f"{sys.executable} -m migwatch --config {config} --db {db} export | head -c 10;"
+               " echo; echo \"exit=${PIPESTATUS[0]}\"")
+    # many copies of the rows, so the writer is still writing when head has gone
+    with create_engine(db).begin() as conn:
+        conn.execute(text("UPDATE articles SET text = text || :pad"), {"pad": "x" * 200_000})
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                            timeout=120, env=environ)
+    assert result.stdout.strip().endswith("exit=0"), result
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert result.stderr == ""
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None,
+                    reason="needs tmux: apt-get install tmux (.ci/prepare installs it)")
+def test_collect_at_80_columns_with_the_network_down_says_so_once(tmp_path: Path) -> None:
+    build_site(tmp_path / "web")
+    with SampleWeb(tmp_path / "web") as web:
+        down = "".join(
+            f'  - {{key: offline-{i}, name: Offline {i}, kind: feed, '
+            f'url: "http://127.0.0.1:{_closed_port()}/news/feed-{i}.rss"}}\n'
+            for i in range(8))
+        config = tmp_path / "migwatch-config"  # "config" in the cwd would shadow our package
+        write_config(config, web.base_url, extra_sources=down)
+        sources = (config / "sources.yaml").read_text(encoding="utf-8")
+        # one source that works, eight that cannot connect
+        kept = [line for line in sources.splitlines(keepends=True)
+                if "wire-en" in line or "offline-" in line or line.startswith("sources")]
+        (config / "sources.yaml").write_text("".join(kept), encoding="utf-8")
+        socket_name = f"mw-{uuid.uuid4().hex[:8]}"
+        tmux = ["tmux", "-L", socket_name]
+        command = (f"cd {tmp_path} && MIGWATCH_LANG=en {sys.executable} -m migwatch "
+                   f"--config {config} --db sqlite:///{tmp_path}/d.sqlite3 collect; "
+                   f"echo exit=$?; tmux -L {socket_name} wait-for -S collected")
+        subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "60",
+                        "-s", "first-hour", "bash", "--norc", "--noprofile"], check=True,
+                       timeout=30, env=dict(os.environ, TERM="xterm-256color"))
+        try:
+            subprocess.run([*tmux, "send-keys", "-t", "first-hour", command, "Enter"],
+                           check=True, timeout=30)
+            subprocess.run([*tmux, "wait-for", "collected"], check=True, timeout=180)
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "first-hour"],
+                                    check=True, timeout=30, capture_output=True,
+                                    text=True).stdout
+        finally:
+            subprocess.run([*tmux, "kill-server"], check=False, timeout=30)
+    lines = [line.rstrip() for line in screen.splitlines()]
+    assert "exit=1" in lines, screen
+    assert "Traceback" not in screen
+    network = [line for line in lines if "network looks unreachable" in line]
+    assert network == ["the network looks unreachable (8 of 9 sources); check it, then "
+                       "collect again"], screen
+    for i in range(8):  # each failing source is one row, not a wrapped message
+        (row,) = [line for line in lines if f"offline-{i}" in line]
+        assert "unreachable" in row and "error" in row
+    assert not any("refused the connection" in line for line in lines)
+    assert any("wire-en" in line and "ok" in line for line in lines), screen
