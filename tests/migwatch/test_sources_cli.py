@@ -233,27 +233,41 @@ def test_import_then_export_round_trips_names_urls_and_categories(
     assert run(first, "sources", "import-opml", str(DATA / "feeds.opml")) == 0
     out = capsys.readouterr().out
     assert "imported 30, skipped 0 duplicates, 1 rejected" in out
-    assert "feeds.opml:29: Broken entry from an old export" in out
+    assert "rejected: Broken entry from an old export: 'not a web address at all'" in out
+    assert "they are added disabled" in out
+    assert not any(s.enabled for s in load_sources(first))
     exported = tmp_path / "export.opml"
     assert run(first, "sources", "export-opml", str(exported)) == 0
     second = tmp_path / "second"
     second.mkdir()
-    assert run(second, "sources", "import-opml", str(exported)) == 0
+    assert run(second, "sources", "import-opml", str(exported), "--enable") == 0
     assert "imported 30, skipped 0 duplicates, 0 rejected" in capsys.readouterr().out
+    assert all(s.enabled for s in load_sources(second))
 
-    def summary(folder: Path) -> list[tuple[str, str, list[str], str | None]]:
-        return [(s.name, s.url, s.categories, s.note) for s in load_sources(folder)]
+    def summary(folder: Path) -> list[tuple[str, str, list[str]]]:
+        return sorted((s.name, s.url, sorted(s.categories)) for s in load_sources(folder))
 
     assert summary(first) == summary(second)
     assert ("国連広報ニュース（日本語）", "https://kokuren-koho.example/news/feed.rdf",
-            ["International organisations", "UN", "ja"],
-            "site: https://kokuren-koho.example/") in summary(first)
+            ["International organisations/UN", "ja"]) in summary(first)
+
+
+def test_import_dry_run_shows_what_would_be_added_and_writes_nothing(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (config / "sources.yaml").read_bytes()
+    assert run(config, "sources", "import-opml", str(DATA / "opml" / "feedly.opml"),
+               "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert (config / "sources.yaml").read_bytes() == before
+    assert "https://harbourline.example/migration/feed/  (Migration, Funding)" in out
+    assert "would import 6, skip 0 duplicates, reject 0; nothing written (--dry-run)" in out
 
 
 def test_import_skips_urls_already_configured(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(config, "sources", "import-opml", str(DATA / "feeds.opml"), "--disabled",
+    assert run(config, "sources", "import-opml", str(DATA / "feeds.opml"),
                "--category", "imported") == 0
     out = capsys.readouterr().out
     assert "imported 28, skipped 2 duplicates, 1 rejected" in out
@@ -262,10 +276,13 @@ def test_import_skips_urls_already_configured(
     assert all(not s.enabled and s.categories[-1] == "imported" for s in new)
 
 
-def test_export_writes_opml_to_standard_output(
+def test_export_writes_every_source_to_standard_output(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert run(config, "sources", "disable", "appeals") == 0
+    capsys.readouterr()
     assert run(config, "sources", "export-opml") == 0
     out = capsys.readouterr().out
-    assert out.startswith("<?xml") and 'xmlUrl="https://appeals-tracker.example/gaps.rss"' in out
-    assert "harbour-notes" not in out and "Harbour" not in out  # listings are not feeds
+    assert out.startswith("<?xml")
+    assert 'xmlUrl="https://appeals-tracker.example/gaps.rss" migwatch:enabled="false"' in out
+    assert 'text="Harbour Relief Notes"' in out and 'migwatch:kind="listing"' in out
