@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
-import listparser
 from lxml import etree
 
 from config.errors import ConfigError
@@ -91,6 +90,8 @@ def read_opml(data: bytes, *, name: str) -> OpmlDocument:
     if _ENTITY.search(data):
         raise ConfigError(f"{name} declares XML entities (<!ENTITY>); OPML never needs them, "
                           "so the file is refused")
+    import listparser  # it imports requests (0.2 s): only when a file is read
+
     parsed = listparser.parse(data)  # bytes: listparser never fetches them itself
     if not str(parsed.get("version", "")).startswith("opml"):
         raise ConfigError(f"{name} is not an OPML file (no <opml><body>); export it again "

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,77 @@ def test_collect_at_80_columns_with_the_network_down_says_so_once(tmp_path: Path
         assert "unreachable" in row and "error" in row
     assert not any("refused the connection" in line for line in lines)
     assert any("wire-en" in line and "ok" in line for line in lines), screen
+
+
+NEWS_PAGE = """<!DOCTYPE html>
+<html lang="ja-JP"><head><meta charset="utf-8"><title>多文化共生ニュース</title>
+<link rel="alternate" type="application/rss+xml" title="新着" href="/tabunka/feed.rss">
+</head><body><h1>多文化共生ニュース</h1><p>自治体の外国人相談窓口の話題をまとめています。</p></body></html>
+"""
+NEWS_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>多文化共生ニュース 新着</title><link>{base}/tabunka/</link>
+<description>新着</description>
+<item><title>相談窓口に通訳タブレットを導入</title><link>{base}/tabunka/a1.html</link>
+<pubDate>Tue, 01 Dec 2026 09:00:00 +0900</pubDate></item>
+</channel></rss>
+"""
+
+
+@pytest.fixture
+def web_with_a_japanese_page(tmp_path: Path) -> Iterator[SampleWeb]:
+    from migwatch.sampleweb import status
+
+    (tmp_path / "site").mkdir()
+    with SampleWeb(tmp_path / "site") as web:
+        web.route("/tabunka/", status(200, NEWS_PAGE.encode(),
+                                      {"Content-Type": "text/html; charset=utf-8"}))
+        web.route("/tabunka/feed.rss", status(
+            200, NEWS_FEED.replace("{base}", web.base_url).encode(),
+            {"Content-Type": "application/rss+xml"}))
+        yield web
+
+
+def _config(tmp_path: Path, *, allow_private: bool) -> Path:
+    config = tmp_path / "migwatch-config"
+    config.mkdir()
+    (config / "migwatch.yaml").write_text(
+        f"network:\n  allow_private: {str(allow_private).lower()}\n", encoding="utf-8")
+    (config / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+    return config
+
+
+def test_sources_add_of_a_private_address_says_where_to_allow_it(
+    tmp_path: Path, web_with_a_japanese_page: SampleWeb,
+) -> None:
+    config = _config(tmp_path, allow_private=False)
+    result = run("--config", str(config), "sources", "add",
+                 web_with_a_japanese_page.url("/tabunka/"), "--yes")
+    assert result.returncode == 2
+    line = one_line(result)
+    assert line.startswith("error: refused: 127.0.0.1 is a private/loopback address; ")
+    assert line.endswith(f"write 'network: {{allow_private: true}}' in {config}/migwatch.yaml "
+                         "(only for a source you trust)")
+
+
+def test_sources_add_takes_the_pages_language(
+    tmp_path: Path, web_with_a_japanese_page: SampleWeb,
+) -> None:
+    from config.loader import load_sources
+
+    config = _config(tmp_path, allow_private=True)
+    result = run("--config", str(config), "sources", "add",
+                 web_with_a_japanese_page.url("/tabunka/"), "--yes")
+    assert result.returncode == 0, result.stderr
+    (added,) = load_sources(config)
+    assert added.url == web_with_a_japanese_page.url("/tabunka/feed.rss")
+    assert added.language == "ja"  # from <html lang="ja-JP">; the feed names none
+
+
+def test_sources_add_without_a_scheme_tries_https(tmp_path: Path) -> None:
+    config = _config(tmp_path, allow_private=True)
+    port = _closed_port()
+    result = run("--config", str(config), "sources", "add", f"127.0.0.1:{port}/news", "--yes")
+    assert f"trying https://127.0.0.1:{port}/news" in result.stdout
+    assert "is not an http:// or https:// address" not in result.stderr
+    assert result.returncode == 1 and one_line(result).startswith(
+        f"error: cannot reach https://127.0.0.1:{port}/news")

@@ -9,7 +9,7 @@ import pytest
 
 from config.errors import ConfigError
 from config.schema import SourceConfig
-from migwatch.opml import MAX_OPML_BYTES, html_url_from_note, read_opml, write_opml
+from migwatch.opml import MAX_OPML_BYTES, read_opml, write_opml
 
 FEEDS = Path(__file__).parent / "data" / "feeds.opml"
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
