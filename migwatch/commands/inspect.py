@@ -13,11 +13,12 @@ from rich import box
 from rich.table import Table
 
 from config.errors import ConfigError
-from db.instance import read_lease
+from db.instance import LeaseInfo, read_lease
 from db.ledger import GIVEN_UP, IssueDeliveries, recent_deliveries
-from db.queries import ExportRow, export_articles, last_runs, source_health
+from db.queries import ExportRow, RunInfo, SourceHealth, export_articles, last_runs, source_health
 from digest.deliver import resend_hint
 from migwatch.cli import cli, console
+from migwatch.commands.sources import iso, state_word
 from migwatch.context import AppContext
 
 
@@ -26,14 +27,20 @@ def _when(moment: datetime | None, tz: tzinfo = UTC) -> str:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 @click.pass_obj
-def status(app: AppContext) -> None:
+def status(app: AppContext, as_json: bool) -> None:
     """Show each source's health and the last runs."""
     tz = app.settings.tz
     with app.sessions() as session:
         health = source_health(session)
         runs = last_runs(session)
         deliveries = recent_deliveries(session)
+    lease = read_lease(app.engine)
+    if as_json:
+        click.echo(json.dumps(_status_json(app, health, runs, deliveries, lease),
+                              ensure_ascii=False, indent=2))
+        return
     table = Table(title=f"sources (times in {app.settings.timezone})", title_justify="left",
                   box=box.SIMPLE_HEAD)
     table.add_column("source", overflow="fold", min_width=12)
@@ -41,9 +48,7 @@ def status(app: AppContext) -> None:
         table.add_column(column, no_wrap=True)
     problems = []
     for h in health:
-        state = h.state if h.enabled else "disabled"
-        if h.consecutive_failures and state == "active":
-            state = "failing"
+        state = state_word(h.enabled, h)
         style = {"failing": "red", "paused": "yellow", "disabled": "dim"}.get(state, "green")
         table.add_row(h.key, f"[{style}]{state}[/]", _when(h.last_success_at, tz),
                       _when(h.last_new_article_at, tz), str(h.consecutive_failures),
@@ -67,7 +72,6 @@ def status(app: AppContext) -> None:
                            run.detail or "")
     console.print(runs_table)
     _print_deliveries(deliveries)
-    lease = read_lease(app.engine)
     if lease is None:
         console.print("scheduler: not running (start it with `migwatch serve`)")
     else:
@@ -81,6 +85,32 @@ def status(app: AppContext) -> None:
                else ""),
             markup=False,
         )
+
+
+def _status_json(app: AppContext, health: list[SourceHealth], runs: list[RunInfo],
+                 deliveries: list[IssueDeliveries], lease: LeaseInfo | None,
+                 ) -> dict[str, object]:
+    """What ``status`` shows, as one JSON document; times in UTC, ISO 8601."""
+    return {
+        "timezone": app.settings.timezone,
+        "sources": [{
+            "key": h.key, "name": h.name, "kind": h.kind, "enabled": h.enabled,
+            "state": state_word(h.enabled, h), "last_success_at": iso(h.last_success_at),
+            "last_new_article_at": iso(h.last_new_article_at),
+            "consecutive_failures": h.consecutive_failures, "articles": h.article_count,
+            "next_check_at": iso(h.next_check_at),
+            "last_error": h.last_error if h.consecutive_failures else None,
+        } for h in health],
+        "runs": [{"job": r.kind, "started_at": iso(r.started_at),
+                  "finished_at": iso(r.finished_at), "status": r.status, "detail": r.detail}
+                 for r in runs],
+        "deliveries": [{"period": d.period, "language": d.language, "counts": d.counts}
+                       for d in deliveries],
+        "scheduler": None if lease is None else {
+            "holder": lease.holder, "since": iso(lease.acquired_at),
+            "is_expired": lease.expires_at < datetime.now(UTC), **lease.detail,
+        },
+    }
 
 
 def _print_deliveries(issues: list[IssueDeliveries]) -> None:

@@ -18,8 +18,9 @@ matched, refused by robots.txt); 2 bad usage (unknown key, duplicate, invalid op
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,29 @@ def new_source(entry: dict[str, Any]) -> SourceConfig:
         raise ConfigError(f"source {entry.get('key')}: {where}: {in_words(first)}") from exc
 
 
+def state_word(enabled: bool, stored: SourceHealth | None) -> str:
+    """The one word ``sources list`` and ``status`` both use for a source's state.
+
+    ``disabled`` (switched off in sources.yaml), ``never run`` (not collected yet),
+    ``paused`` (too many failures; probed now and then), ``failing`` (its last try
+    failed), else ``active``.
+    """
+    if not enabled:
+        return "disabled"
+    if stored is None:
+        return "never run"
+    if stored.state == "paused":
+        return "paused"
+    if stored.consecutive_failures:
+        return "failing"
+    return "active"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A moment as ISO 8601 in UTC, for ``--json``."""
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
 def format_when(moment: datetime | None, settings: Settings) -> str:
     """A moment in the configured time zone, to the minute; ``—`` for none."""
     return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
@@ -80,27 +104,28 @@ def sources() -> None:
 
 
 @sources.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 @click.pass_obj
-def list_sources(app: AppContext) -> None:
+def list_sources(app: AppContext, as_json: bool) -> None:
     """Show the configured sources with their stored health, if any."""
     settings, _, configured = current_sources(app)
     health = _stored_health(app)
+    if as_json:
+        click.echo(json.dumps([_source_json(s, (health or {}).get(s.key)) for s in configured],
+                              ensure_ascii=False, indent=2))
+        return
     # Two lines per source instead of a table: readable in any terminal width.
     console.print(f"sources in {sources_path(app)}", markup=False)
     errors = []
     for source in configured:
+        stored = health.get(source.key) if health is not None else None
         facts = [source.kind, source.language or "language detected",
-                 f"weight {source.weight:g}", "enabled" if source.enabled else "disabled"]
-        if health is not None:
-            stored = health.get(source.key)
-            if stored is None:
-                facts.append("never run")
-            else:
-                facts += [stored.state,
-                          f"last ok {format_when(stored.last_success_at, settings)}",
-                          f"{stored.consecutive_failures} failures"]
-                if stored.last_error and stored.consecutive_failures:
-                    errors.append(f"{source.key}: {stored.last_error}")
+                 f"weight {source.weight:g}", state_word(source.enabled, stored)]
+        if stored is not None:
+            facts += [f"last ok {format_when(stored.last_success_at, settings)}",
+                      f"{stored.consecutive_failures} failures"]
+            if stored.last_error and stored.consecutive_failures:
+                errors.append(f"{source.key}: {stored.last_error}")
         style = "bold" if source.enabled else "dim"
         console.print(f"[{style}]{escape(source.key)}[/]  " + " · ".join(facts))
         console.print(f"    {source.url}", markup=False, highlight=False)
@@ -110,6 +135,18 @@ def list_sources(app: AppContext) -> None:
             console.print(f"  {line}", markup=False)
     if health is None:
         console.print("[dim]no database yet: health appears after `migwatch collect`[/]")
+
+
+def _source_json(source: SourceConfig, stored: SourceHealth | None) -> dict[str, object]:
+    return {
+        "key": source.key, "name": source.name, "kind": source.kind, "url": source.url,
+        "language": source.language, "weight": source.weight, "enabled": source.enabled,
+        "categories": list(source.categories), "state": state_word(source.enabled, stored),
+        "last_success_at": iso(stored.last_success_at) if stored else None,
+        "consecutive_failures": stored.consecutive_failures if stored else 0,
+        "last_error": stored.last_error if stored and stored.consecutive_failures else None,
+        "next_check_at": iso(stored.next_check_at) if stored else None,
+    }
 
 
 def _stored_health(app: AppContext) -> dict[str, SourceHealth] | None:

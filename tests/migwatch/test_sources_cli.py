@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -222,6 +223,39 @@ def test_list_joins_stored_health(
     assert "2026-11-20 12:00" in rows["appeals"]  # shown in Asia/Tokyo
     assert "appeals: HTTP 503 Service Unavailable" in out
     assert "never run" in rows["orbis-press"]
+    assert run(config, "sources", "list", "--json", db=db_url) == 0
+    listed = {s["key"]: s for s in json.loads(capsys.readouterr().out)}
+    assert listed["appeals"]["state"] == "paused"
+    assert listed["appeals"]["last_success_at"] == "2026-11-20T03:00:00+00:00"
+    assert listed["appeals"]["last_error"] == "HTTP 503 Service Unavailable"
+    assert listed["orbis-press"]["state"] == "never run"
+    assert listed["harbour-notes"]["kind"] == "listing"
+    assert run(config, "status", "--json", db=db_url) == 0
+    status = json.loads(capsys.readouterr().out)
+    (stored,) = status["sources"]
+    assert stored["key"] == "appeals" and stored["state"] == "paused"  # the same word
+    assert status["timezone"] == "Asia/Tokyo" and status["scheduler"] is None
+
+
+def test_check_without_an_argument_checks_every_enabled_source(
+    config: Path, web: SampleWeb, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config / "sources.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "https://press.orbis-migration.example/feed/en.xml", web.url("/kaigai/feed.rss")),
+        encoding="utf-8")
+    assert run(config, "sources", "disable", "appeals") == 0
+    capsys.readouterr()
+    assert run(config, "sources", "check") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("✓ orbis-press") and out[1] == "✓ harbour-notes  2 items"
+    assert out[-1] == "2 of 2 enabled sources usable"
+    assert run(config, "sources", "enable", "appeals") == 0
+    capsys.readouterr()
+    assert run(config, "sources", "check", "--json") == 1  # appeals-tracker.example is no host
+    verdicts = {v["key"]: v for v in json.loads(capsys.readouterr().out)}
+    assert verdicts["orbis-press"]["usable"] and verdicts["harbour-notes"]["items"] == 2
+    assert not verdicts["appeals"]["usable"] and verdicts["appeals"]["problem"]
 
 
 def test_import_then_export_round_trips_names_urls_and_categories(
