@@ -119,6 +119,10 @@ def parse_feed(
     now: datetime | None = None,
 ) -> ParsedFeed:
     """Parse feed bytes into entries; raise ParseError when there is no feed in them."""
+    from crawler import jsonfeed  # it builds this module's types, so imported here
+
+    if jsonfeed.looks_like_json_feed(body, content_type):
+        return jsonfeed.parse_json_feed(body, url=url, tz=tz, now=now)
     utf8 = xml_to_utf8(body, content_type)
     headers = {"content-location": url, "content-type": "application/xml; charset=utf-8"}
     result = feedparser.parse(io.BytesIO(utf8), response_headers=headers,
