@@ -71,5 +71,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
     Meant to be appended to a message, as Click does for a misspelt command.
     """
+    from config.i18n import cli_language, gettext  # a leaf still: i18n imports nothing of ours
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    if not close:
+        return ""
+    return gettext(cli_language(), "; did you mean {choice}?", choice=repr(close[0]))

@@ -18,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from config.errors import ConfigError, did_you_mean
+from config.i18n import cli_language, gettext
 from config.schema import Settings, SourceConfig, SourcesFile
 
 SETTINGS_FILE = "migwatch.yaml"
@@ -26,6 +27,11 @@ THEMES_FILE = "themes.yaml"
 DEFAULTS_DIR = Path(__file__).parent
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def tr(message: str, **values: object) -> str:
+    """``message`` in the language of the CLI (``MIGWATCH_LANG`` or the system locale)."""
+    return gettext(cli_language(), message, **values)
 
 
 def load_yaml(path: Path) -> Any:
@@ -73,44 +79,44 @@ def yaml_problem(text: str, exc: MarkedYAMLError) -> tuple[int, str]:
     lines = text.splitlines()
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     if "\t" in problem or "\t" in here[: _indent(here) + 1]:
-        return line, (f"line {line} starts with a tab; indent with spaces, not tabs")
+        return line, tr("line {line} starts with a tab; indent with spaces, not tabs",
+                       line=line)
     if problem.startswith("found duplicate key"):
-        key = problem.split('"')[1] if '"' in problem else "a key"
-        return line, f"{key!r} is written twice in the same block; keep one"
+        key = problem.split('"')[1] if '"' in problem else "?"
+        return line, tr("{key} is written twice in the same block; keep one", key=repr(key))
     column = mark.column if mark is not None else 0
     # "key: value: more" puts the mark on the second colon; a deeper indent, on the first
     is_colon_in_value = ": " in here[:column]
     if problem.startswith("expected <block end>") or (
         problem == "mapping values are not allowed here" and not is_colon_in_value
     ):
-        return line, (f"line {line} is indented differently from the one above; line up "
-                      "keys of the same block, and use spaces, not tabs")
+        return line, tr("line {line} is indented differently from the one above; line up "
+                       "keys of the same block, and use spaces, not tabs", line=line)
     if problem == "mapping values are not allowed here":
-        return line, ("a value holds ': '; put the whole value in quotes, "
-                      "like title: \"Note: read this\"")
+        return line, tr("a value holds ': '; put the whole value in quotes, "
+                       "like title: \"Note: read this\"")
     if "quoted scalar" in (exc.context or ""):
-        return opened, (f"a quote opened on line {opened} is never closed; "
-                        "add the closing quote")
+        return opened, tr("a quote opened on line {line} is never closed; add the closing "
+                         "quote", line=opened)
+    unclosed = _last_unclosed(lines[:line]) if "<stream end>" in problem else None
+    if "flow sequence" in (exc.context or "") or (unclosed and unclosed[1] == "["):
+        where = unclosed[0] if unclosed else opened
+        return where, tr("a list opened with '[' on line {line} is not closed with ']'",
+                        line=where)
+    if "flow mapping" in (exc.context or "") or (unclosed and unclosed[1] == "{"):
+        where = unclosed[0] if unclosed else opened
+        return where, tr("a block opened with '{{' on line {line} is not closed with '}}'",
+                        line=where)
     if "<stream end>" in problem:
-        unclosed = _last_unclosed(lines[: line])
-        if unclosed is not None:
-            number, bracket = unclosed
-            closing = "]" if bracket == "[" else "}"
-            what = "a list" if bracket == "[" else "a block"
-            return number, (f"{what} opened with {bracket!r} on line {number} is not closed "
-                            f"with {closing!r}")
-        return line, "the file ends in the middle of a value; check the last lines"
-    if "flow sequence" in (exc.context or ""):
-        return opened, f"a list opened with '[' on line {opened} is not closed with ']'"
-    if "flow mapping" in (exc.context or ""):
-        return opened, f"a block opened with '{{' on line {opened} is not closed with '}}'"
+        return line, tr("the file ends in the middle of a value; check the last lines")
     if problem.startswith("could not find expected ':'"):
-        return opened, (f"line {opened} has no ':' after its key; write it as key: value")
+        return opened, tr("line {line} has no ':' after its key; write it as key: value",
+                         line=opened)
     if problem.startswith("found undefined alias"):
-        return line, (f"line {line} uses '*' at the start of a value; put the value "
-                      "in quotes")
-    return line, (f"line {line} cannot be read as YAML ({problem}); check its indentation "
-                  "and quotes")
+        return line, tr("line {line} uses '*' at the start of a value; put the value in "
+                       "quotes", line=line)
+    return line, tr("line {line} cannot be read as YAML ({problem}); check its indentation "
+                   "and quotes", line=line, problem=problem)
 
 
 def line_of(root: Any, loc: Sequence[str | int]) -> int:
@@ -213,16 +219,19 @@ def in_words(err: Any) -> str:
     value = err.get("input")
     field = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
     if kind == "missing":
-        return f"missing; add a line '{field}: …'" if field else "missing"
+        return tr("missing; add a line '{field}: …'", field=field) if field else tr("missing")
     if kind == "literal_error":
         choices = _quoted_choices(str(ctx.get("expected", "")))
         hint = did_you_mean(str(value), [c.strip() for c in choices.split(",")])
-        return f"{value!r} is not allowed; write one of: {choices}{hint}"
+        return tr("{value} is not allowed; write one of: {choices}",
+                 value=repr(value), choices=choices) + hint
     if kind == "string_pattern_mismatch":
         if field == "key":
-            return (f"{value!r} cannot be a key; use lower-case letters, digits, '-', '_' "
-                    "or '.' (at most 64, starting with a letter or digit), like un-news")
-        return f"{value!r} is not in the expected form"
+            return tr("{value} cannot be a key; use lower-case letters, digits, '-', '_' or "
+                     "'.' (at most 64, starting with a letter or digit), like un-news",
+                     value=repr(value))
+        return tr("{value} is not in the expected form", value=repr(value))
+    block = "write a block of 'key: value' lines, indented under this one"
     words = {
         "string_type": "write text here (in quotes if it looks like a number or true/false)",
         "bool_type": "write true or false", "bool_parsing": "write true or false",
@@ -230,18 +239,18 @@ def in_words(err: Any) -> str:
         "int_from_float": "write a whole number",
         "float_type": "write a number", "float_parsing": "write a number",
         "list_type": "write a list, like [one, two]",
-        "dict_type": "write a block of 'key: value' lines, indented under this one",
-        "model_type": "write a block of 'key: value' lines, indented under this one",
-        "model_attributes_type": "write a block of 'key: value' lines, indented under this one",
+        "dict_type": block, "model_type": block, "model_attributes_type": block,
     }
     if kind in words:
-        return words[kind]
-    bounds = {"greater_than": "more than {gt}", "greater_than_equal": "at least {ge}",
-              "less_than": "less than {lt}", "less_than_equal": "at most {le}",
-              "too_short": "at least {min_length} long", "too_long": "at most {max_length} long"}
+        return tr(words[kind])
+    bounds = {"greater_than": "must be more than {gt}",
+              "greater_than_equal": "must be at least {ge}",
+              "less_than": "must be less than {lt}", "less_than_equal": "must be at most {le}",
+              "too_short": "must be at least {min_length} long",
+              "too_long": "must be at most {max_length} long"}
     if kind in bounds:
         limits = {k: (f"{v:g}" if isinstance(v, float) else v) for k, v in ctx.items()}
-        return f"must be {bounds[kind].format(**limits)}"
+        return tr(bounds[kind], **limits)
     return str(err["msg"])
 
 
@@ -259,7 +268,7 @@ def validation_problems(
         if err["type"] == "extra_forbidden":
             unknown = str(loc[-1]) if loc else ""
             hint = did_you_mean(unknown, _fields_at(model, loc))
-            msg = f"unknown key{hint or f' (check the spelling; see {docs})'}"
+            msg = tr("unknown key") + (hint or tr(" (check the spelling; see {docs})", docs=docs))
         problems.append(problem_at(path, root, loc, msg))
     return problems
 

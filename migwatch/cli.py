@@ -27,6 +27,7 @@ import click
 from rich.console import Console
 
 from config.errors import MigwatchError
+from config.i18n import cli_language, gettext
 from migwatch.context import AppContext
 
 # What commands print: Rich markup, no automatic highlighting.  The unwrapped console
@@ -34,6 +35,11 @@ from migwatch.context import AppContext
 console = Console(highlight=False)
 unwrapped_console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def tr(message: str, **values: object) -> str:
+    """``message`` in the CLI's language: ``MIGWATCH_LANG``, else the system locale."""
+    return gettext(cli_language(), message, **values)
 
 COMMAND_MODULES: tuple[str, ...] = (
     "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag", "schedule",
@@ -67,7 +73,7 @@ def cli(ctx: click.Context, config_path: str | None, db_url: str | None, verbose
         quiet: bool) -> None:
     """Watch the news on IOM, migration forums and UN funding; digest it weekly."""
     if quiet and verbose:
-        raise click.UsageError("choose -q (quiet) or -v (verbose), not both")
+        raise click.UsageError(tr("choose -q (quiet) or -v (verbose), not both"))
     level = (logging.ERROR if quiet else logging.WARNING if verbose == 0
              else logging.INFO if verbose == 1 else logging.DEBUG)
     app_ctx = AppContext.from_options(config_path, db_url)
@@ -145,7 +151,7 @@ def report_error(exc: MigwatchError) -> None:
     """Print a migwatch error as one line per problem, without a traceback."""
     problems = getattr(exc, "problems", None) or [str(exc)]
     for problem in problems:
-        err_console.print(f"error: {problem}", markup=False)
+        err_console.print(tr("error: {problem}", problem=problem), markup=False)
 
 
 def _closed_pipe() -> None:
@@ -173,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         _closed_pipe()
     except click.exceptions.Abort:
-        err_console.print("interrupted", markup=False)
+        err_console.print(tr("interrupted"), markup=False)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -182,6 +188,6 @@ def main(argv: list[str] | None = None) -> None:
         report_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("interrupted", markup=False)
+        err_console.print(tr("interrupted"), markup=False)
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)

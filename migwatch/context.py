@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import ConfigError, Settings, SourceConfig, load_settings, load_sources
+from config.i18n import cli_language, gettext
 from config.loader import SOURCES_FILE, THEMES_FILE, config_dir
 from config.themes import load_themes
 from db import DEFAULT_DB_URL, create_db_engine, migrate, session_factory
@@ -128,14 +129,17 @@ class AppContext:
 
 def check_db_url(url: str) -> None:
     """Refuse a ``--db`` value that is no SQLite or PostgreSQL URL (a usage error, exit 2)."""
-    example = "use sqlite:///var/migwatch.sqlite3 or postgresql+psycopg://user@host/db"
+    lang = cli_language()
+    example = "sqlite:///var/migwatch.sqlite3, postgresql+psycopg://user@host/db"
     try:
         backend = make_url(url).get_backend_name()
     except ArgumentError:
-        raise ConfigError(f"--db {_shown(url)!r} is not a database URL; {example}") from None
+        raise ConfigError(gettext(lang, "--db {url} is not a database URL; use {example}",
+                                  url=repr(_shown(url)), example=example)) from None
     if backend not in ("sqlite", "postgresql"):
-        raise ConfigError(f"--db {_shown(url)!r}: migwatch stores in SQLite or PostgreSQL, "
-                          f"not {backend}; {example}")
+        raise ConfigError(gettext(
+            lang, "--db {url}: migwatch stores in SQLite or PostgreSQL, not {backend}; use "
+            "{example}", url=repr(_shown(url)), backend=backend, example=example))
 
 
 def _shown(url: str) -> str:

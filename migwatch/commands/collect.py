@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from db.queries import FetchSummary
-from migwatch.cli import cli, console
+from migwatch.cli import cli, console, tr
 from migwatch.context import AppContext
 from migwatch.jobs import CollectSummary, collect, select_sources, tag
 
@@ -50,8 +50,9 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
     if tagged.tagged:
         console.print(f"tagged {tagged.tagged} articles, {tagged.with_themes} with a theme")
     if summary.child is not None and summary.child.returncode != 0:
-        console.print(f"[red]the crawl stopped unexpectedly (exit {summary.child.returncode}); "
-                      "what it stored is kept — run collect again[/]")
+        console.print("[red]" + escape(tr(
+            "the crawl stopped unexpectedly (exit {code}); what it stored is kept — run "
+            "collect again", code=summary.child.returncode)) + "[/]")
         if verbose and summary.child.stderr_tail:
             console.print(summary.child.stderr_tail, markup=False)
         return 1
@@ -90,7 +91,7 @@ def print_summary(summary: CollectSummary) -> None:
         style = STATUS_STYLE.get(fetch.status, "")
         note = fetch.error or ""
         if offline and is_unreachable(fetch.error):
-            note = "unreachable"
+            note = tr("unreachable")
         table.add_row(fetch.source_key, f"[{style}]{fetch.status}[/]" if style else fetch.status,
                       str(fetch.new_count), str(fetch.seen_count), str(fetch.pages_fetched),
                       escape(note))
@@ -103,7 +104,9 @@ def print_summary(summary: CollectSummary) -> None:
     if offline:
         unreachable = sum(1 for f in summary.failed if is_unreachable(f.error))
         # short enough for one line of an 80-column terminal
-        console.print(f"[red]the network looks unreachable[/] ({unreachable} of "
-                      f"{len(summary.fetches)} sources); check it, then collect again")
-    console.print(f"{summary.new_count} new articles · {unchanged} unchanged · "
-                  f"{failed} failed" + (" — see `migwatch status`" if failed else ""))
+        console.print("[red]" + escape(tr(
+            "the network looks unreachable ({count} of {total} sources); check it, then "
+            "collect again", count=unreachable, total=len(summary.fetches))) + "[/]")
+    console.print(escape(tr("{new} new articles · {unchanged} unchanged · {failed} failed",
+                           new=summary.new_count, unchanged=unchanged, failed=failed)
+                         + (tr(" — see `migwatch status`") if failed else "")))

@@ -23,6 +23,7 @@ from config.errors import ConfigError, FetchError, ParseError, did_you_mean
 from config.schema import SourceConfig
 from crawler.fetch_one import FetchedPage
 from crawler.urls import is_http_url
+from migwatch.cli import tr
 from migwatch.cli import unwrapped_console as console
 from migwatch.commands.sources import current_sources, sources, sources_path
 from migwatch.commands.sources_preview import fetcher, print_items, print_probe
@@ -117,11 +118,13 @@ def check_all(app: AppContext, as_json: bool) -> int:
                                 "items": v.items, "problem": v.problem} for v in verdicts],
                               ensure_ascii=False, indent=2))
     elif not enabled:
-        console.print("no enabled source to check; add one with `migwatch sources add URL`")
+        console.print(escape(tr("no enabled source to check; add one with "
+                               "`migwatch sources add URL`")))
     else:
-        console.print(f"{len(verdicts) - len(bad)} of {len(verdicts)} enabled sources usable"
-                      + (f", {len(bad)} not: `migwatch sources check KEY` shows why in detail"
-                         if bad else ""))
+        console.print(escape(tr("{usable} of {total} enabled sources usable",
+                               usable=len(verdicts) - len(bad), total=len(verdicts))
+                             + (tr(", {count} not: `migwatch sources check KEY` shows why in "
+                                  "detail", count=len(bad)) if bad else "")))
     return 1 if bad else 0
 
 

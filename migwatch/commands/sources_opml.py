@@ -13,6 +13,7 @@ from rich.markup import escape
 from config.errors import ConfigError
 from config.schema import SourceConfig
 from crawler.urls import url_domain
+from migwatch.cli import tr
 from migwatch.cli import unwrapped_console as console
 from migwatch.commands.sources import (
     current_sources,
@@ -57,17 +58,19 @@ def import_opml(app: AppContext, file: Path, extra: tuple[str, ...], enable: boo
             labels = ", ".join(entry.get("categories", [])) or "no category"
             console.print(f"would add: {entry['key']}  {escape(entry['url'])}  "
                           f"({escape(labels)})", markup=True)
-        console.print(f"would import {len(entries)}, skip {len(duplicates)} duplicates, "
-                      f"reject {len(document.rejected)}; nothing written (--dry-run)")
+        console.print(escape(tr("would import {added}, skip {skipped} duplicates, reject "
+                               "{rejected}; nothing written (--dry-run)", added=len(entries),
+                               skipped=len(duplicates), rejected=len(document.rejected))))
         return
     if entries:
         expected = [*existing, *(new_source(e) for e in entries)]
         save_sources_text(sources_path(app), append_entries(text, entries), expected)
-    console.print(f"imported {len(entries)}, skipped {len(duplicates)} duplicates, "
-                  f"{len(document.rejected)} rejected")
+    console.print(escape(tr("imported {added}, skipped {skipped} duplicates, {rejected} "
+                           "rejected", added=len(entries), skipped=len(duplicates),
+                           rejected=len(document.rejected))))
     if entries and not enable:
-        console.print("they are added disabled: `migwatch sources enable KEY` switches one "
-                      "on, or import again with --enable")
+        console.print(escape(tr("they are added disabled: `migwatch sources enable KEY` "
+                               "switches one on, or import again with --enable")))
 
 
 def _entries_from(

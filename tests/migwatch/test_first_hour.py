@@ -254,3 +254,18 @@ def test_sources_add_without_a_scheme_tries_https(tmp_path: Path) -> None:
     assert "is not an http:// or https:// address" not in result.stderr
     assert result.returncode == 1 and one_line(result).startswith(
         f"error: cannot reach https://127.0.0.1:{port}/news")
+
+
+@pytest.mark.parametrize("env", [{"MIGWATCH_LANG": "ja"},
+                                 {"MIGWATCH_LANG": "", "LC_ALL": "", "LANG": "ja_JP.UTF-8"}])
+def test_messages_are_in_japanese_for_a_japanese_user(tmp_path: Path,
+                                                      env: dict[str, str]) -> None:
+    config = write_config(tmp_path / "c", "http://127.0.0.1:9")
+    (config / "migwatch.yaml").write_text("crawler:\n  download_delay_second: 2\n",
+                                          encoding="utf-8")
+    result = run("--config", str(config), "--db", f"sqlite:///{tmp_path}/d.sqlite3", "status",
+                 env=env)
+    assert result.returncode == 2
+    assert one_line(result) == (
+        f"エラー: {config}/migwatch.yaml:2: crawler.download_delay_second: 不明なキーです。"
+        "'download_delay_seconds' の誤りではありませんか？")
