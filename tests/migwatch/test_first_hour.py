@@ -24,7 +24,7 @@ from tests.crawler.webfixture import build_site, write_config
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
         ) -> subprocess.CompletedProcess[str]:
-    environ = dict(os.environ, COLUMNS="250", MIGWATCH_LANG="en", **(env or {}))
+    environ = {**os.environ, "COLUMNS": "250", "MIGWATCH_LANG": "en", **(env or {})}
     return subprocess.run([sys.executable, "-m", "migwatch", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=120, env=environ)
 
