@@ -112,7 +112,9 @@ def collect(
         log.error("collect status=error crawl child exited with %s: %s", child.returncode,
                   last_line)
     for fetch in fetches:
-        log.info("source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
+        # A source that failed (a 404, a refused connection) is a warning: the run went on.
+        log.log(logging.WARNING if fetch.status == "error" else logging.INFO,
+                "source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
                  fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
                  f" error={fetch.error!r}" if fetch.error else "")
     return CollectSummary(run_id=run_id, fetches=fetches, deferred=deferred, child=child)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,9 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
     app: AppContext = ctx.obj
     chosen = select_sources(app.sources, keys)
     verbose = ctx.parent.params.get("verbose", 0) if ctx.parent else 0
+    if not verbose:
+        # the table below shows each failed source; its warning line would repeat it
+        logging.getLogger("migwatch.jobs").setLevel(logging.ERROR)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} sources"),
                   TextColumn("· {task.fields[new]} new"), TimeElapsedColumn(),

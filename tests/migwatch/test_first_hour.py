@@ -269,3 +269,19 @@ def test_messages_are_in_japanese_for_a_japanese_user(tmp_path: Path,
     assert one_line(result) == (
         f"エラー: {config}/migwatch.yaml:2: crawler.download_delay_second: 不明なキーです。"
         "'download_delay_seconds' の誤りではありませんか？")
+
+
+def test_a_404_from_a_source_is_a_warning_in_the_log(tmp_path: Path) -> None:
+    from migwatch.sampleweb import status
+
+    build_site(tmp_path / "web")
+    with SampleWeb(tmp_path / "web") as web:
+        web.route("/gone.rss", status(404, b"not here"))
+        config = write_config(tmp_path / "migwatch-config", web.base_url,
+                              extra_sources=f'  - {{key: gone, name: Gone, kind: feed, '
+                                            f'url: "{web.base_url}/gone.rss"}}\n')
+        result = run("--config", str(config), "--db", f"sqlite:///{tmp_path}/d.sqlite3", "run")
+    assert result.returncode == 1, result.stderr
+    (line,) = [ln for ln in result.stderr.splitlines() if "source=gone" in ln]
+    assert " WARNING migwatch.jobs: source=gone status=error " in line and "HTTP 404" in line
+    assert " ERROR " not in result.stderr and "Traceback" not in result.stderr
