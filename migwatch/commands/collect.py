@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -11,10 +10,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from db.queries import FetchSummary
 from migwatch.cli import cli, console, tr
 from migwatch.context import AppContext
-from migwatch.jobs import CollectSummary, collect, select_sources, tag
+from migwatch.jobs import (
+    CollectSummary,
+    collect,
+    is_unreachable,
+    network_looks_down,
+    select_sources,
+    tag,
+)
 
 STATUS_STYLE = {"ok": "green", "not_modified": "cyan", "unchanged": "cyan", "error": "red"}
 
@@ -61,21 +66,6 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
             console.print(summary.child.stderr_tail, markup=False)
         return 1
     return 1 if summary.failed else 0
-
-
-# The one-line messages of crawler.outcomes for a host that cannot be reached at all.
-_UNREACHABLE_MARKS = ("not found (DNS)", "refused the connection", "did not answer within")
-
-
-def is_unreachable(error: str | None) -> bool:
-    """Whether a source's error says its host could not be reached (DNS, connection)."""
-    return bool(error) and any(mark in (error or "") for mark in _UNREACHABLE_MARKS)
-
-
-def network_looks_down(fetches: Sequence[FetchSummary]) -> bool:
-    """Most of a pass (at least three sources, more than half) failed to reach its host."""
-    unreachable = sum(1 for f in fetches if f.status == "error" and is_unreachable(f.error))
-    return unreachable >= 3 and unreachable * 2 > len(fetches)
 
 
 def print_summary(summary: CollectSummary) -> None:

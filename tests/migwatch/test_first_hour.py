@@ -285,3 +285,20 @@ def test_a_404_from_a_source_is_a_warning_in_the_log(tmp_path: Path) -> None:
     (line,) = [ln for ln in result.stderr.splitlines() if "source=gone" in ln]
     assert " WARNING migwatch.jobs: source=gone status=error " in line and "HTTP 404" in line
     assert " ERROR " not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_logs_a_network_that_is_down_once(tmp_path: Path) -> None:
+    config = tmp_path / "migwatch-config"
+    down = "".join(f'  - {{key: offline-{i}, name: Offline {i}, kind: feed, '
+                   f'url: "http://127.0.0.1:{_closed_port()}/feed.rss"}}\n' for i in range(4))
+    config.mkdir()
+    (config / "migwatch.yaml").write_text(
+        "crawler: {download_delay_seconds: 0, timeout_seconds: 5, retries: 0}\n"
+        "network: {allow_private: true}\n", encoding="utf-8")
+    (config / "sources.yaml").write_text("sources:\n" + down, encoding="utf-8")
+    result = run("--config", str(config), "--db", f"sqlite:///{tmp_path}/d.sqlite3", "run")
+    assert result.returncode == 1
+    warnings = [ln for ln in result.stderr.splitlines() if " WARNING " in ln]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].endswith("collect status=offline the network looks unreachable: 4 of 4 "
+                                "sources could not reach their host")
