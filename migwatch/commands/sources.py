@@ -19,7 +19,8 @@ matched, refused by robots.txt); 2 bad usage (unknown key, duplicate, invalid op
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
-from config.errors import ConfigError, StorageError, did_you_mean
-from config.loader import SOURCES_FILE, format_loc, in_words
+from config.errors import ConfigError, FetchError, StorageError, did_you_mean
+from config.loader import SETTINGS_FILE, SOURCES_FILE, format_loc, in_words
 from config.schema import SourceConfig
 from db.queries import SourceHealth, source_health
 from migwatch.cli import cli
@@ -205,3 +206,17 @@ def enable(app: AppContext, key: str) -> None:
 def disable(app: AppContext, key: str) -> None:
     """Stop collecting this source (it stays in sources.yaml)."""
     _switch(app, key, False)
+
+
+@contextmanager
+def private_address_hint(app: AppContext) -> Iterator[None]:
+    """A refused private address, as a configuration error that says where to allow it."""
+    try:
+        yield
+    except FetchError as exc:
+        if "network.allow_private" not in str(exc):
+            raise
+        where = app.config_path / SETTINGS_FILE
+        first = str(exc).split("; ")[0]
+        raise ConfigError(f"{first}; to fetch it anyway, write 'network: {{allow_private: "
+                          f"true}}' in {where} (only for a source you trust)") from exc

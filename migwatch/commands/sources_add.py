@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +12,7 @@ import click
 from lxml import etree
 from rich.markup import escape
 
-from config.errors import ConfigError, FetchError
-from config.loader import SETTINGS_FILE
+from config.errors import ConfigError
 from config.schema import KEY_PATTERN, SourceConfig, parse_language
 from crawler.fetch_one import FetchedPage
 from crawler.urls import is_http_url, url_domain
@@ -22,6 +20,7 @@ from migwatch.cli import unwrapped_console as console
 from migwatch.commands.sources import (
     current_sources,
     new_source,
+    private_address_hint,
     sources,
     sources_path,
 )
@@ -127,17 +126,3 @@ def page_language(page: FetchedPage | None) -> str | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, str) else None
-
-
-@contextmanager
-def private_address_hint(app: AppContext) -> Iterator[None]:
-    """A refused private address, as a configuration error that says where to allow it."""
-    try:
-        yield
-    except FetchError as exc:
-        if "network.allow_private" not in str(exc):
-            raise
-        where = app.config_path / SETTINGS_FILE
-        first = str(exc).split("; ")[0]
-        raise ConfigError(f"{first}; to fetch it anyway, write 'network: {{allow_private: "
-                          f"true}}' in {where} (only for a source you trust)") from exc

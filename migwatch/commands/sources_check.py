@@ -25,7 +25,12 @@ from crawler.fetch_one import FetchedPage
 from crawler.urls import is_http_url
 from migwatch.cli import tr
 from migwatch.cli import unwrapped_console as console
-from migwatch.commands.sources import current_sources, sources, sources_path
+from migwatch.commands.sources import (
+    current_sources,
+    private_address_hint,
+    sources,
+    sources_path,
+)
 from migwatch.commands.sources_preview import fetcher, print_items, print_probe
 from migwatch.context import AppContext
 
@@ -176,7 +181,8 @@ def check(app: AppContext, target: str | None, as_json: bool) -> int:
         kind: Kind | None = None
         if source is not None:
             kind = "sitemap" if source.kind == "sitemap" else "feed"
-        result = probe_url(url, fetch=fetch, tz=settings.tz, now=now, kind=kind)
+        with private_address_hint(app):
+            result = probe_url(url, fetch=fetch, tz=settings.tz, now=now, kind=kind)
         _print_fetch(result.page, result.encoding)
         print_probe(result, settings, CHECK_PREVIEW_ITEMS)
         if source is not None and result.landing is not None:

@@ -230,6 +230,9 @@ def test_sources_add_of_a_private_address_says_where_to_allow_it(
     assert line.startswith("error: refused: 127.0.0.1 is a private/loopback address; ")
     assert line.endswith(f"write 'network: {{allow_private: true}}' in {config}/migwatch.yaml "
                          "(only for a source you trust)")
+    check = run("--config", str(config), "sources", "check",
+                web_with_a_japanese_page.url("/tabunka/feed.rss"))
+    assert check.returncode == 2 and one_line(check) == line
 
 
 def test_sources_add_takes_the_pages_language(
