@@ -229,7 +229,8 @@ def load_themes(path: Path) -> ThemesFile:
         parsed = ThemesFile.model_validate(root if root is not None else {})
     except ValidationError as exc:
         problems.extend(
-            validation_problems(path, root, exc, docs="docs/themes.md", skip=_UNION_TAGS)
+            validation_problems(path, root, exc, docs="docs/themes.md", skip=_UNION_TAGS,
+                                model=ThemesFile)
         )
     if parsed is not None and not parsed.themes and not problems:
         problems.append((1, f"{path}:1: themes: no themes defined; add at least one"))
