@@ -4,8 +4,9 @@ Library errors become one line and an exit code here, at the boundary: 0 success
 1 the job ran but some sources failed, 2 bad usage or configuration.  The whole
 configuration is validated before a command's own code runs (:func:`_add_preflight`), so a
 broken file never starts a run; a reader that closes the pipe (``export | head``) is
-success; messages are in the CLI's language (``MIGWATCH_LANG`` or the system locale).  Commands live in
-``migwatch/commands/``, one module per command group; each adds itself to :data:`cli`.
+success; messages are in the CLI's language (``MIGWATCH_LANG`` or the system locale).
+Commands live in ``migwatch/commands/``, one module per command group; each adds itself
+to :data:`cli`.
 A large group is spread over sibling modules (``sources`` and ``sources_*``) that add their
 commands to the group, listed after it in :data:`COMMAND_MODULES`.
 

@@ -57,7 +57,8 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
     print_summary(summary)
     tagged = tag(app)
     if tagged.tagged:
-        console.print(f"tagged {tagged.tagged} articles, {tagged.with_themes} with a theme")
+        console.print(tr("tagged {tagged} articles, {with_themes} with a theme",
+                         tagged=tagged.tagged, with_themes=tagged.with_themes))
     if summary.child is not None and summary.child.returncode != 0:
         console.print("[red]" + escape(tr(
             "the crawl stopped unexpectedly (exit {code}); what it stored is kept — run "
@@ -76,9 +77,9 @@ def print_summary(summary: CollectSummary) -> None:
     host, the network is named once instead of repeating the same error per source.
     """
     offline = network_looks_down(summary.fetches)
-    table = Table(title=f"collect run {summary.run_id}", title_justify="left")
+    table = Table(title=tr("collect run {run_id}", run_id=summary.run_id), title_justify="left")
     for column in ("source", "status", "new", "seen again", "pages", "note"):
-        table.add_column(column, justify="right" if column in {"new", "seen again",
+        table.add_column(tr(column), justify="right" if column in {"new", "seen again",
                                                                 "pages"} else "left",
                          no_wrap=True, overflow="ellipsis")
     for fetch in summary.fetches:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, tzinfo
 
 import click
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from config.errors import ConfigError
@@ -17,7 +18,7 @@ from db.instance import LeaseInfo, read_lease
 from db.ledger import GIVEN_UP, IssueDeliveries, recent_deliveries
 from db.queries import ExportRow, RunInfo, SourceHealth, export_articles, last_runs, source_health
 from digest.deliver import resend_hint
-from migwatch.cli import cli, console
+from migwatch.cli import cli, console, tr
 from migwatch.commands.sources import iso, state_word
 from migwatch.context import AppContext
 
@@ -41,31 +42,31 @@ def status(app: AppContext, as_json: bool) -> None:
         click.echo(json.dumps(_status_json(app, health, runs, deliveries, lease),
                               ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"sources (times in {app.settings.timezone})", title_justify="left",
-                  box=box.SIMPLE_HEAD)
-    table.add_column("source", overflow="fold", min_width=12)
+    table = Table(title=tr("sources (times in {timezone})", timezone=app.settings.timezone),
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(tr("source"), overflow="fold", min_width=12)
     for column in ("state", "last ok", "last new", "fails", "articles", "next check"):
-        table.add_column(column, no_wrap=True)
+        table.add_column(tr(column), no_wrap=True)
     problems = []
     for h in health:
         state = state_word(h.enabled, h)
         style = {"failing": "red", "paused": "yellow", "disabled": "dim"}.get(state, "green")
-        table.add_row(h.key, f"[{style}]{state}[/]", _when(h.last_success_at, tz),
+        table.add_row(h.key, f"[{style}]{tr(state)}[/]", _when(h.last_success_at, tz),
                       _when(h.last_new_article_at, tz), str(h.consecutive_failures),
                       str(h.article_count), _when(h.next_check_at, tz))
         if h.last_error and h.consecutive_failures:
-            problems.append(f"{h.key} ({state}): {h.last_error}")
+            problems.append(f"{h.key} ({tr(state)}): {h.last_error}")
     console.print(table)
     if problems:
         # Errors go below the table, one per line, so they stay readable in a narrow terminal.
-        console.print("last errors:")
+        console.print(tr("last errors:"))
         for problem in problems:
             console.print(f"  {problem}", markup=False, soft_wrap=True)
     if not health:
-        console.print("no sources stored yet: run `migwatch collect`")
-    runs_table = Table(title="last runs", title_justify="left", box=box.SIMPLE_HEAD)
+        console.print(escape(tr("no sources stored yet: run `migwatch collect`")))
+    runs_table = Table(title=tr("last runs"), title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("job", "started", "finished", "status", "detail"):
-        runs_table.add_column(column)
+        runs_table.add_column(tr(column))
     for run in runs:
         runs_table.add_row(run.kind, _when(run.started_at, tz), _when(run.finished_at, tz),
                            run.status,
@@ -73,7 +74,7 @@ def status(app: AppContext, as_json: bool) -> None:
     console.print(runs_table)
     _print_deliveries(deliveries)
     if lease is None:
-        console.print("scheduler: not running (start it with `migwatch serve`)")
+        console.print(escape(tr("scheduler: not running (start it with `migwatch serve`)")))
     else:
         detail = lease.detail
         console.print(
@@ -116,11 +117,11 @@ def _status_json(app: AppContext, health: list[SourceHealth], runs: list[RunInfo
 def _print_deliveries(issues: list[IssueDeliveries]) -> None:
     """The recent issues' mail: how many sent, waiting, given up, and why."""
     if not issues:
-        console.print("digest mail: nothing sent yet")
+        console.print(tr("digest mail: nothing sent yet"))
         return
-    table = Table(title="digest mail", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=tr("digest mail"), title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("issue", "sent", "to retry", "given up"):
-        table.add_column(column, no_wrap=True)
+        table.add_column(tr(column), no_wrap=True)
     problems = []
     for issue in issues:
         waiting = sum(n for status, n in issue.counts.items()
