@@ -36,7 +36,7 @@ from config.errors import ConfigError, FetchError, StorageError, did_you_mean
 from config.loader import SETTINGS_FILE, SOURCES_FILE, format_loc, in_words
 from config.schema import SourceConfig
 from db.queries import SourceHealth, source_health
-from migwatch.cli import cli
+from migwatch.cli import cli, tr
 from migwatch.cli import unwrapped_console as console
 from migwatch.context import AppContext
 from migwatch.sources_file import (
@@ -116,26 +116,28 @@ def list_sources(app: AppContext, as_json: bool) -> None:
                               ensure_ascii=False, indent=2))
         return
     # Two lines per source instead of a table: readable in any terminal width.
-    console.print(f"sources in {sources_path(app)}", markup=False)
+    console.print(tr("sources in {path}", path=sources_path(app)), markup=False)
     errors = []
     for source in configured:
         stored = health.get(source.key) if health is not None else None
-        facts = [source.kind, source.language or "language detected",
-                 f"weight {source.weight:g}", state_word(source.enabled, stored)]
+        facts = [source.kind, source.language or tr("language detected"),
+                 tr("weight {weight}", weight=f"{source.weight:g}"),
+                 tr(state_word(source.enabled, stored))]
         if stored is not None:
-            facts += [f"last ok {format_when(stored.last_success_at, settings)}",
-                      f"{stored.consecutive_failures} failures"]
+            facts += [tr("last ok {when}", when=format_when(stored.last_success_at, settings)),
+                      tr("{count} failures", count=stored.consecutive_failures)]
             if stored.last_error and stored.consecutive_failures:
                 errors.append(f"{source.key}: {stored.last_error}")
         style = "bold" if source.enabled else "dim"
         console.print(f"[{style}]{escape(source.key)}[/]  " + " · ".join(facts))
         console.print(f"    {source.url}", markup=False, highlight=False)
     if errors:
-        console.print("last errors:")
+        console.print(tr("last errors:"))
         for line in errors:
             console.print(f"  {line}", markup=False)
     if health is None:
-        console.print("[dim]no database yet: health appears after `migwatch collect`[/]")
+        console.print("[dim]" + escape(tr("no database yet: health appears after "
+                                          "`migwatch collect`")) + "[/]")
 
 
 def _source_json(source: SourceConfig, stored: SourceHealth | None) -> dict[str, object]:

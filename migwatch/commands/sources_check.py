@@ -114,7 +114,8 @@ def check_all(app: AppContext, as_json: bool) -> int:
         verdicts.append(verdict)
         if not as_json:
             if verdict.is_usable:
-                console.print(f"[green]✓[/] {escape(verdict.key)}  {verdict.items} items")
+                console.print(f"[green]✓[/] {escape(verdict.key)}  "
+                              + escape(tr("{count} items", count=verdict.items)))
             else:
                 console.print(f"[red]✗[/] {escape(verdict.key)}  {escape(verdict.problem or '')}")
     bad = [v for v in verdicts if not v.is_usable]

@@ -49,15 +49,17 @@ def import_opml(app: AppContext, file: Path, extra: tuple[str, ...], enable: boo
     document = read_opml(data, name=str(file))
     entries, duplicates = _entries_from(document, existing, extra, enable)
     for rejected in document.rejected:
-        console.print(f"rejected: {escape(rejected.title or '(untitled)')}: "
-                      f"{escape(rejected.reason)}")
+        console.print(escape(tr("rejected: {title}: {reason}",
+                                title=rejected.title or tr("(untitled)"),
+                                reason=rejected.reason)))
     for title, key in duplicates:
-        console.print(f"skipped: {escape(title)}: already configured as {key}")
+        console.print(escape(tr("skipped: {title}: already configured as {key}", title=title,
+                                key=key)))
     if dry_run:
         for entry in entries:
-            labels = ", ".join(entry.get("categories", [])) or "no category"
-            console.print(f"would add: {entry['key']}  {escape(entry['url'])}  "
-                          f"({escape(labels)})", markup=True)
+            labels = ", ".join(entry.get("categories", [])) or tr("no category")
+            console.print(escape(tr("would add: {key}  {url}  ({labels})", key=entry["key"],
+                                    url=entry["url"], labels=labels)))
         console.print(escape(tr("would import {added}, skip {skipped} duplicates, reject "
                                "{rejected}; nothing written (--dry-run)", added=len(entries),
                                skipped=len(duplicates), rejected=len(document.rejected))))
