@@ -30,7 +30,13 @@ from crawler.encoding import decode_document
 from crawler.extract import ExtractedArticle, extract_article
 from crawler.feeds import parse_feed
 from crawler.listing import SelectorError, parse_listing
-from crawler.outcomes import classify_failure, classify_status, describe_status, parse_retry_after
+from crawler.outcomes import (
+    classify_failure,
+    classify_status,
+    describe_oversize,
+    describe_status,
+    parse_retry_after,
+)
 from crawler.sitemaps import parse_sitemap
 from crawler.urls import content_hash
 from db.store import NewArticle, SourceOutcome, SourceState
@@ -255,7 +261,12 @@ class CollectSpider(scrapy.Spider):
             return
         body = response.body
         if body[:2] == b"\x1f\x8b":  # a .xml.gz sitemap served as a file, not as an encoding
-            body = gunzip(body, max_size=self._max_bytes(config.kind))
+            max_bytes = self._max_bytes(config.kind)
+            try:
+                body = gunzip(body, max_size=max_bytes)
+            except ValueError:  # Scrapy's "decompressed size over max_size"
+                source_pass.fail("hard", describe_oversize(response.url, max_bytes))
+                return
         digest = hashlib.sha256(body).hexdigest()
         if first:
             state = source_pass.plan.state

@@ -28,6 +28,7 @@ HOSTILE = """
   - {{key: huge, name: Oversized, kind: feed, url: "{base}/hostile/huge.rss"}}
   - {{key: bomb, name: Gzip bomb, kind: feed, url: "{base}/hostile/bomb.rss"}}
   - {{key: notxml, name: Not a feed, kind: feed, url: "{base}/broken/notxml.rss"}}
+  - {{key: gzfile, name: Gzip bomb as a file, kind: sitemap, url: "{base}/hostile/bomb.xml.gz"}}
   - {{key: badgz, name: Broken gzip file, kind: sitemap, url: "{base}/hostile/bad.xml.gz"}}
   - {{key: nothing, name: Empty listing, kind: listing, url: "{base}/broken/notxml.rss",
      listing: {{item: "ul.none li"}}}}
@@ -45,6 +46,9 @@ def web(tmp_path: Path) -> Iterator[SampleWeb]:
     server.route("/hostile/slow.rss", sampleweb.slow(server.release))
     server.route("/hostile/huge.rss", sampleweb.oversized(16 * 1024 * 1024 + 10))
     server.route("/hostile/bomb.rss", sampleweb.gzip_bomb(40 * 1024 * 1024))
+    # A .gz file, not a Content-Encoding: the crawler gunzips it itself, under the cap.
+    server.route("/hostile/bomb.xml.gz", sampleweb.status(
+        200, sampleweb.gzip_bomb(40 * 1024 * 1024).body, {"Content-Type": "application/gzip"}))
     server.route("/hostile/bad.xml.gz", sampleweb.status(200, b"\x1f\x8b\x08garbage"))
     with server:
         yield server
@@ -157,6 +161,7 @@ def test_collect_continues_after_hostile_sources_and_records_each_error(
         "slow": "did not answer within 1.5 s",
         "huge": "size cap",
         "bomb": "size cap",
+        "gzfile": "size cap",
         "notxml": "is not a feed",
         "nothing": "selector matched nothing",
         "badgz": "could not be read",
@@ -168,8 +173,11 @@ def test_collect_continues_after_hostile_sources_and_records_each_error(
     with engine.connect() as conn:
         failing = dict(conn.execute(select(Source.key, Source.consecutive_failures)).all())
         last_errors = dict(conn.execute(select(Source.key, Source.last_error)).all())
+        scores = dict(conn.execute(select(Source.key, Source.failure_score)).all())
     engine.dispose()
     assert all(failing[key] == 1 for key in expected)
+    assert scores["gzfile"] == scores["bomb"] == 1.0  # oversized is a hard failure
+    assert "please report" not in (last_errors["gzfile"] or "")
     assert failing["wire-en"] == 0
     assert "HTTP 500" in (last_errors["err500"] or "")
 
