@@ -159,6 +159,22 @@ class NetworkSettings(_Model):
             "hostile feed cannot make migwatch probe your own network."
         ),
     )
+    proxy: str = Field(
+        "",
+        description=(
+            "Send every request through this HTTP proxy (http://host:port). Empty: connect "
+            "directly and ignore http_proxy/https_proxy in the environment. Through a proxy "
+            "each site's address is still looked up and checked before the request leaves."
+        ),
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _check_proxy(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"https?://([^\s/@]+@)?(\[[0-9A-Fa-f:.]+\]|[^\s/@:\[\]]+)(:\d{1,5})?/?", value):
+            raise ValueError("write the proxy as http://host:port (or leave it empty)")
+        return value
 
 
 class DigestSettings(_Model):

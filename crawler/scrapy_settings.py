@@ -1,4 +1,5 @@
-"""Scrapy settings derived from ``migwatch.yaml``: one request at a time per domain."""
+"""Scrapy settings derived from ``migwatch.yaml``: one request at a time per domain, no
+proxy unless ``network.proxy`` names one."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "MIGWATCH_ALLOW_PRIVATE": settings.network.allow_private,
+        # Proxies are an explicit choice (network.proxy), never taken from http_proxy in
+        # the environment: a proxy resolves names itself, past the resolver's checks.
+        "HTTPPROXY_ENABLED": bool(settings.network.proxy),
+        "MIGWATCH_PROXY": settings.network.proxy,
         "STATS_DUMP": False,
         "LOGSTATS_INTERVAL": 0,
         "MEMUSAGE_ENABLED": False,

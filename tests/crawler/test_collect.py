@@ -28,7 +28,6 @@ HOSTILE = """
   - {{key: huge, name: Oversized, kind: feed, url: "{base}/hostile/huge.rss"}}
   - {{key: bomb, name: Gzip bomb, kind: feed, url: "{base}/hostile/bomb.rss"}}
   - {{key: notxml, name: Not a feed, kind: feed, url: "{base}/broken/notxml.rss"}}
-  - {{key: gzfile, name: Gzip bomb as a file, kind: sitemap, url: "{base}/hostile/bomb.xml.gz"}}
   - {{key: badgz, name: Broken gzip file, kind: sitemap, url: "{base}/hostile/bad.xml.gz"}}
   - {{key: nothing, name: Empty listing, kind: listing, url: "{base}/broken/notxml.rss",
      listing: {{item: "ul.none li"}}}}
@@ -161,7 +160,6 @@ def test_collect_continues_after_hostile_sources_and_records_each_error(
         "slow": "did not answer within 1.5 s",
         "huge": "size cap",
         "bomb": "size cap",
-        "gzfile": "size cap",
         "notxml": "is not a feed",
         "nothing": "selector matched nothing",
         "badgz": "could not be read",
@@ -173,13 +171,26 @@ def test_collect_continues_after_hostile_sources_and_records_each_error(
     with engine.connect() as conn:
         failing = dict(conn.execute(select(Source.key, Source.consecutive_failures)).all())
         last_errors = dict(conn.execute(select(Source.key, Source.last_error)).all())
-        scores = dict(conn.execute(select(Source.key, Source.failure_score)).all())
     engine.dispose()
     assert all(failing[key] == 1 for key in expected)
-    assert scores["gzfile"] == scores["bomb"] == 1.0  # oversized is a hard failure
-    assert "please report" not in (last_errors["gzfile"] or "")
     assert failing["wire-en"] == 0
     assert "HTTP 500" in (last_errors["err500"] or "")
+
+
+def test_a_gzip_file_over_the_size_cap_is_a_hard_size_cap_failure(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    extra = (f'  - {{key: gzfile, name: Gzip bomb as a file, kind: sitemap, '
+             f'url: "{web.base_url}/hostile/bomb.xml.gz"}}\n')
+    app = make_app(tmp_path, web, db_url, extra_sources=extra)
+    (fetch,) = collect(app, ["gzfile"]).fetches
+    assert fetch.status == "error"
+    assert "size cap" in (fetch.error or "") and "please report" not in (fetch.error or "")
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        score = conn.scalar(select(Source.failure_score).where(Source.key == "gzfile"))
+    engine.dispose()
+    assert score == 1.0  # oversized is a hard failure, as with Content-Encoding: gzip
 
 
 def test_private_addresses_are_refused_unless_allowed(
