@@ -144,6 +144,11 @@ class CrawlerSettings(_Model):
     max_articles_per_source: int = Field(
         200, ge=1, description="Most new article pages fetched from one source in one pass."
     )
+    max_feed_items: int = Field(
+        500, ge=1, le=10_000,
+        description="Most entries read from one feed in one pass, newest first; the rest "
+                    "are read in the next passes.",
+    )
     max_retry_after: MonthDuration = Field(
         timedelta(hours=24), description="Longest Retry-After a server may ask us to wait."
     )

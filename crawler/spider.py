@@ -279,8 +279,11 @@ class CollectSpider(scrapy.Spider):
         content_type = _header(response, b"Content-Type")
         if config.kind == "feed":
             feed = parse_feed(body, url=response.url, content_type=content_type, tz=self.tz,
-                              now=self.now())
+                              now=self.now(), known=self.store.known_identities,
+                              max_items=self.app_settings.crawler.max_feed_items)
             source_pass.ttl_seconds = feed.ttl_seconds
+            if feed.entries_left:  # keep no validators, so the next pass reads the rest
+                source_pass.etag = source_pass.last_modified = source_pass.content_hash = None
             candidates = [
                 _candidate(e.link, e.guid, e.title, e.content or e.summary, e.published_at,
                            e.author, e.language or config.language)
