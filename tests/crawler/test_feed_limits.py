@@ -102,12 +102,11 @@ def test_pathological_nesting_is_refused_before_feedparser() -> None:
         parse_feed(unclosed, url=URL, content_type=None, tz=TOKYO, now=NOW)
 
 
-def test_an_entry_flooded_with_elements_is_skipped_and_the_others_kept() -> None:
+def test_an_entry_flooded_with_elements_is_refused() -> None:
     flood = b"<x>a</x>" * (MAX_ELEMENTS_PER_ENTRY + 1)
     body = rss_items(3).replace(b"<item>", b"<item>" + flood, 1)
-    feed = parse_feed(body, url=URL, content_type=None, tz=TOKYO, now=NOW)
-    assert numbers([e.link for e in feed.entries]) == [1, 2]
-    assert feed.warning and "skipped 1 entries" in feed.warning
+    with pytest.raises(ParseError, match=f"more than {MAX_ELEMENTS_PER_ENTRY} elements"):
+        parse_feed(body, url=URL, content_type=None, tz=TOKYO, now=NOW)
 
 
 def test_a_channel_flooded_with_elements_is_refused() -> None:
