@@ -181,15 +181,24 @@ def _newest_first(entries: list[_Entry], tz: tzinfo, now: datetime | None) -> li
 
 def _choose(scan: _Scan, *, url: str, max_items: int, known: KnownIdentities | None,
             tz: tzinfo, now: datetime | None) -> tuple[set[int], int]:
-    """Indexes of the entries to keep, and how many new ones wait for the next pass."""
+    """Indexes of the entries to keep, and how many new ones (at most) wait for the next
+    pass.  Links are canonicalised and looked up a chunk at a time, newest first, only
+    until enough new entries are found: canonicalising 50,000 links alone took 8 s."""
     if len(scan.entries) <= max_items:
         return {e.index for e in scan.entries}, 0
     order = _newest_first(scan.entries, tz, now)
-    links = {e.index: canonicalize_url(e.link, url) for e in order if e.link}
-    stored = known([link for link in links.values() if link]) if known else set()
-    new = [e for e in order if links.get(e.index) is None or links[e.index] not in stored]
-    keep = {e.index for e in order[:max_items]} | {e.index for e in new[:max_items]}
-    return keep, max(0, len(new) - max_items)
+    keep = {e.index for e in order[:max_items]}  # the newest, stored or not (sightings)
+    new: list[_Entry] = []
+    examined = 0
+    while examined < len(order) and len(new) <= max_items:
+        chunk = order[examined : examined + max_items]
+        examined += len(chunk)
+        links = {e.index: canonicalize_url(e.link, url) if e.link else None for e in chunk}
+        wanted = [link for link in links.values() if link]
+        stored = known(wanted) if known and wanted else set()
+        new += [e for e in chunk if links[e.index] is None or links[e.index] not in stored]
+    keep |= {e.index for e in new[:max_items]}
+    return keep, max(0, len(new) - max_items) + (len(order) - examined)
 
 
 def _rebuild(body: bytes, keep: set[int]) -> bytes:
@@ -242,7 +251,7 @@ def limit_feed(body: bytes, *, url: str, max_items: int, tz: tzinfo,
     notes = []
     if len(keep) < len(scan.entries):
         notes.append(f"read {len(keep)} of {len(scan.entries)} entries, newest first; "
-                     f"{left} new ones wait for the next pass")
+                     f"up to {left} new ones wait for the next pass")
     if scan.has_long_text:
         notes.append(f"cut texts longer than {MAX_TEXT_CHARS // 1024} KiB")
     warning = "; ".join(notes)
