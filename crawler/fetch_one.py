@@ -63,12 +63,15 @@ def _connect_checked(
     source_address: tuple[str, int] | None = None,
     *,
     allow_private: bool,
+    proxy_host: str = "",
 ) -> socket.socket:
-    """Resolve, check every address, then connect to a checked one (no second lookup)."""
+    """Resolve, check every address, then connect to a checked one (no second lookup).
+    The configured proxy is the one host allowed to be private."""
     host, port = address
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    allowed = allow_private or (bool(proxy_host) and host == proxy_host)
     for *_, sockaddr in infos:
-        check_resolved_address(host, str(sockaddr[0]), allow_private=allow_private)
+        check_resolved_address(host, str(sockaddr[0]), allow_private=allowed)
     last_error: OSError | None = None
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
@@ -86,40 +89,44 @@ def _connect_checked(
 
 
 class _CheckedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, allow_private: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, allow_private: bool, proxy_host: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._create_connection = functools.partial(
-            _connect_checked, allow_private=allow_private
+            _connect_checked, allow_private=allow_private, proxy_host=proxy_host
         )
 
 
 class _CheckedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, allow_private: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, allow_private: bool, proxy_host: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # TLS still verifies the certificate against the host name (SNI and
         # check_hostname use self.host), only the TCP connect goes to the checked IP.
         self._create_connection = functools.partial(
-            _connect_checked, allow_private=allow_private
+            _connect_checked, allow_private=allow_private, proxy_host=proxy_host
         )
 
 
 class _CheckedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, proxy_host: str) -> None:
         super().__init__()
         self.allow_private = allow_private
+        self.proxy_host = proxy_host
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        factory = functools.partial(_CheckedHTTPConnection, allow_private=self.allow_private)
+        factory = functools.partial(_CheckedHTTPConnection, allow_private=self.allow_private,
+                                    proxy_host=self.proxy_host)
         return self.do_open(factory, req)
 
 
 class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, proxy_host: str) -> None:
         super().__init__()
         self.allow_private = allow_private
+        self.proxy_host = proxy_host
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        factory = functools.partial(_CheckedHTTPSConnection, allow_private=self.allow_private)
+        factory = functools.partial(_CheckedHTTPSConnection, allow_private=self.allow_private,
+                                    proxy_host=self.proxy_host)
         context = getattr(self, "_context", None)
         return self.do_open(factory, req, context=context)
 
@@ -229,14 +236,15 @@ def fetch_page(
     through ``proxy`` if one is given (environment proxies are never used)."""
     via_proxy = bool(proxy)
     _check_target(url, allow_private=allow_private, via_proxy=via_proxy)
-    # Through a proxy the only connection made is to the proxy, which the user chose
-    # (it may well be on the local network); the targets were checked above.
-    connect_private = allow_private or via_proxy
+    # Through a proxy the connection made is to the proxy, which the user chose (it may
+    # well be on the local network); the targets were checked above.  Any other host
+    # (one no_proxy sends direct) is still checked at connect time.
+    proxy_host = urlsplit(proxy).hostname or "" if proxy else ""
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else {}),
-        _CheckedHTTPHandler(connect_private),
-        _CheckedHTTPSHandler(connect_private),
+        _CheckedHTTPHandler(allow_private, proxy_host),
+        _CheckedHTTPSHandler(allow_private, proxy_host),
         _CheckedRedirectHandler(allow_private, max_redirects, via_proxy),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
