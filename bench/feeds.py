@@ -39,7 +39,8 @@ elif kind == "nested":  # 10 MB of nested elements
     n = size // 7
     body = head + b"<item><title>x</title><description>" + b"<x>" * n + b"</x>" * n + tail
 elif kind == "flood":  # 10 MB of sibling elements inside one entry, beside normal ones
-    body = head + items(20) + b"<item><title>x</title>" + b"<x>a</x>" * (size // 8) + b"</item>" + tail
+    body = (head + items(20) + b"<item><title>x</title>" + b"<x>a</x>" * (size // 8)
+            + b"</item>" + tail)
 elif kind == "escaped":  # 10 MB of nested escaped HTML in one description
     n = size // 19
     body = (head + items(20) + b"<item><title>x</title><description>" + b"&lt;x&gt;" * n

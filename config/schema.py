@@ -32,6 +32,7 @@ _SIZE_UNITS = {
     "kib": 1024, "mib": 1024**2, "gib": 1024**3,
 }
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_PROXY_URL = re.compile(r"https?://([^\s/@]+@)?(\[[0-9A-Fa-f:.]+\]|[^\s/@:\[\]]+)(:\d{1,5})?/?")
 
 
 def parse_duration(value: object) -> timedelta:
@@ -177,7 +178,7 @@ class NetworkSettings(_Model):
     @classmethod
     def _check_proxy(cls, value: str) -> str:
         value = value.strip()
-        if value and not re.fullmatch(r"https?://([^\s/@]+@)?(\[[0-9A-Fa-f:.]+\]|[^\s/@:\[\]]+)(:\d{1,5})?/?", value):
+        if value and not _PROXY_URL.fullmatch(value):
             raise ValueError("write the proxy as http://host:port (or leave it empty)")
         return value
 
