@@ -168,7 +168,8 @@ class NetworkSettings(_Model):
     proxy: str = Field(
         "",
         description=(
-            "Send every request through this HTTP proxy (http://host:port). Empty: connect "
+            "Send every request through this HTTP proxy (http://host:port, or "
+            "http://user@host:port with the password in MIGWATCH_PROXY_PASSWORD). Empty: connect "
             "directly and ignore http_proxy/https_proxy in the environment. Through a proxy "
             "each site's address is still looked up and checked before the request leaves."
         ),
@@ -178,8 +179,12 @@ class NetworkSettings(_Model):
     @classmethod
     def _check_proxy(cls, value: str) -> str:
         value = value.strip()
-        if value and not _PROXY_URL.fullmatch(value):
+        match = _PROXY_URL.fullmatch(value) if value else None
+        if value and match is None:
             raise ValueError("write the proxy as http://host:port (or leave it empty)")
+        if match is not None and ":" in (match.group(1) or ""):
+            raise ValueError("no password here: write http://user@host:port and set the "
+                             "password in the environment variable MIGWATCH_PROXY_PASSWORD")
         return value
 
 

@@ -34,6 +34,7 @@ from crawler.safety import (
     check_host_resolves_public,
     check_resolved_address,
     check_url_allowed,
+    proxy_url,
 )
 
 logger = logging.getLogger(__name__)
@@ -297,5 +298,5 @@ def fetch_with_settings(url: str, settings: Settings, *, max_bytes: int) -> Fetc
         max_bytes=max_bytes,
         allow_private=settings.network.allow_private,
         max_redirects=settings.crawler.max_redirects,
-        proxy=settings.network.proxy,
+        proxy=proxy_url(settings.network.proxy),
     )

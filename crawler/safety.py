@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from urllib.parse import quote, urlsplit
 
 from config.errors import FetchError
 
@@ -148,3 +150,17 @@ def check_host_resolves_public(host: str, *, allow_private: bool) -> None:
         ) from exc
     for *_, sockaddr in infos:
         check_resolved_address(host, str(sockaddr[0]), allow_private=False, via_proxy=True)
+
+
+PROXY_PASSWORD_ENV = "MIGWATCH_PROXY_PASSWORD"
+
+
+def proxy_url(configured: str, environ: Mapping[str, str] = os.environ) -> str:
+    """``network.proxy`` with the password from ``MIGWATCH_PROXY_PASSWORD`` put in, when
+    it names a user (secrets stay out of migwatch.yaml)."""
+    password = environ.get(PROXY_PASSWORD_ENV)
+    parts = urlsplit(configured)
+    if not configured or not password or not parts.username or parts.password is not None:
+        return configured
+    user, host = parts.netloc.rsplit("@", 1)
+    return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()

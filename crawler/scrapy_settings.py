@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from config.schema import Settings
+from crawler.safety import proxy_url
 
 RETRY_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
@@ -44,7 +45,7 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
         # Proxies are an explicit choice (network.proxy), never taken from http_proxy in
         # the environment: a proxy resolves names itself, past the resolver's checks.
         "HTTPPROXY_ENABLED": bool(settings.network.proxy),
-        "MIGWATCH_PROXY": settings.network.proxy,
+        "MIGWATCH_PROXY": proxy_url(settings.network.proxy),
         "STATS_DUMP": False,
         "LOGSTATS_INTERVAL": 0,
         "MEMUSAGE_ENABLED": False,

@@ -7,13 +7,20 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from scrapy.resolver import HostResolution
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IHostnameResolver
 
 from config.errors import FetchError
+from config.schema import NetworkSettings
 from crawler.safeguards import PublicOnlyResolver
-from crawler.safety import check_resolved_address, check_url_allowed, is_public_address
+from crawler.safety import (
+    check_resolved_address,
+    check_url_allowed,
+    is_public_address,
+    proxy_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -190,3 +197,15 @@ def test_a_name_with_any_private_answer_is_refused_whatever_the_family(private: 
 def test_allow_private_lets_private_answers_through() -> None:
     _name, addresses = resolve(["::1", "127.0.0.1"], allow_private=True)
     assert addresses == ["::1", "127.0.0.1"]
+
+
+def test_the_proxy_password_comes_from_the_environment_only() -> None:
+    env = {"MIGWATCH_PROXY_PASSWORD": "s3cr/t@x"}
+    assert proxy_url("http://analyst@proxy.example:3128", env) == (
+        "http://analyst:s3cr%2Ft%40x@proxy.example:3128")
+    assert proxy_url("http://proxy.example:3128", env) == "http://proxy.example:3128"
+    assert proxy_url("http://analyst@proxy.example:3128", {}) == (
+        "http://analyst@proxy.example:3128")
+    assert proxy_url("", env) == ""
+    with pytest.raises(ValidationError, match="MIGWATCH_PROXY_PASSWORD"):
+        NetworkSettings(proxy="http://analyst:hunter2@proxy.example:3128")
