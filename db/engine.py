@@ -150,7 +150,9 @@ def _upgrade(engine: Engine) -> None:
     if _is_at_head(engine, cfg):
         return
     sqlite = engine.dialect.name == "sqlite"
-    target = _sqlite_migration_engine(engine) if sqlite else engine
+    # An in-memory database lives in its one connection's process alone: nothing to race.
+    sqlite_file = sqlite and engine.url.database not in (None, "", ":memory:")
+    target = _sqlite_migration_engine(engine) if sqlite_file else engine
     try:
         with target.begin() as connection:
             if not sqlite:
@@ -162,7 +164,7 @@ def _upgrade(engine: Engine) -> None:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
     finally:
-        if sqlite:
+        if sqlite_file:
             target.dispose()
 
 
