@@ -43,9 +43,9 @@ class SafetyMiddleware:
     """Refuse unsafe URLs before any connection is made; route requests to the proxy.
 
     Without ``network.proxy`` Scrapy's proxy middleware is off (environment proxies are
-    ignored) and the resolver checks every address at connect time.  With one, only the
-    proxy's name is resolved here, so the target is looked up and checked in this
-    middleware instead, before the request is handed to the proxy.
+    ignored) and the resolver checks every address at connect time.  With one, the
+    resolver only ever sees the proxy's name, so the target is looked up and checked in
+    this middleware instead (once per host and crawl), before it is handed to the proxy.
     """
 
     def __init__(self, allow_private: bool, proxy: str = "") -> None:
