@@ -11,12 +11,13 @@ Like the XML path, nothing here fetches: it is handed the bytes we downloaded.
 from __future__ import annotations
 
 import json
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from config.errors import ParseError
 from crawler.dates import parse_date
-from crawler.feeds import FeedEntry, ParsedFeed
+from crawler.feed_limits import KnownIdentities
+from crawler.feeds import DEFAULT_MAX_ITEMS, FeedEntry, ParsedFeed
 from crawler.urls import canonicalize_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -82,8 +83,26 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], base_url: str, tz: tzinfo
     )
 
 
-def parse_json_feed(body: bytes, *, url: str, tz: tzinfo,
-                    now: datetime | None = None) -> ParsedFeed:
+def _limited(entries: tuple[FeedEntry, ...], max_items: int,
+             known: KnownIdentities | None) -> tuple[tuple[FeedEntry, ...], int]:
+    """The newest ``max_items`` entries plus up to ``max_items`` not yet stored, in document
+    order, and how many new ones wait for the next pass (as :mod:`crawler.feed_limits`)."""
+    if len(entries) <= max_items:
+        return entries, 0
+    floor = datetime.min.replace(tzinfo=UTC)
+    order = sorted(range(len(entries)), reverse=True,
+                   key=lambda i: (entries[i].published_at or floor, -i))
+    keep = set(order[:max_items])
+    links = [entries[i].link for i in order if entries[i].link]
+    stored = known([link for link in links if link]) if known and links else set()
+    new = [i for i in order if entries[i].link is None or entries[i].link not in stored]
+    keep |= set(new[:max_items])
+    return tuple(entries[i] for i in sorted(keep)), max(0, len(new) - max_items)
+
+
+def parse_json_feed(body: bytes, *, url: str, tz: tzinfo, now: datetime | None = None,
+                    max_items: int = DEFAULT_MAX_ITEMS,
+                    known: KnownIdentities | None = None) -> ParsedFeed:
     """Parse JSON Feed bytes; raise ParseError when they are not a JSON Feed."""
     try:
         document = json.loads(body.decode("utf-8-sig", errors="replace"))
@@ -102,6 +121,7 @@ def parse_json_feed(body: bytes, *, url: str, tz: tzinfo,
     entries = tuple(_entry(item, document, base, tz, now) for item in items
                     if isinstance(item, dict))
     skipped = len(items) - len(entries)
+    entries, left = _limited(entries, max_items, known)
     return ParsedFeed(title=_text(document.get("title")), entries=entries, ttl_seconds=None,
                       warning=f"{skipped} items are not objects and were skipped"
-                      if skipped else None)
+                      if skipped else None, entries_left=left)
