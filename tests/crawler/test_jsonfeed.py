@@ -98,3 +98,17 @@ def test_json_that_is_no_json_feed_is_a_parse_error() -> None:
         parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": [',
                    url=f"{BASE}/feed.json", content_type="application/feed+json", tz=TOKYO,
                    now=NOW)
+
+
+def test_a_long_json_feed_is_read_newest_first_under_the_item_limit() -> None:
+    items = [{"id": f"n{i}", "url": f"{BASE}/n/{i}", "title": f"Note {i}",
+              "date_published": f"2026-11-{10 + i:02d}T00:00:00Z"} for i in range(6)]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t",
+                       "items": items}).encode()
+    stored = {f"{BASE}/n/5", f"{BASE}/n/4"}
+    parsed = parse_feed(body, url=f"{BASE}/feed.json", content_type="application/feed+json",
+                        tz=TOKYO, now=NOW, max_items=2,
+                        known=lambda links: {link for link in links if link in stored})
+    # the two newest (stored: sightings) and the two newest not stored; two wait
+    assert [e.guid for e in parsed.entries] == ["n2", "n3", "n4", "n5"]
+    assert parsed.entries_left == 2
