@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.themes import load_themes  # noqa: E402
-from digest.themes import ThemeSet, compile_themes, explain_article, tag_article  # noqa: E402
+from digest.tagging.compile import ThemeSet, compile_themes  # noqa: E402
+from digest.tagging.explain import explain_article  # noqa: E402
+from digest.tagging.match import tag_article  # noqa: E402
 
 DEFAULT_FILE = ROOT / "tests" / "data" / "themes_labelled.jsonl"
 DEFAULT_THEMES = ROOT / "config" / "themes.yaml"

@@ -11,8 +11,8 @@ from config.themes import ThemesFile, load_themes
 from db import session_factory
 from db.models import Article, ArticleTag, Source
 from db.tags import tags_for_articles
-from digest.tagging import TagRunSummary, tag_stored_articles
-from digest.themes import compile_themes
+from digest.tagging.compile import compile_themes
+from digest.tagging.store import TagRunSummary, tag_stored_articles
 
 NOW = datetime(2026, 11, 2, 9, 0)
 SHIPPED = load_themes(Path(__file__).resolve().parents[2] / "config" / "themes.yaml")

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from config.themes import ThemesFile, load_themes
-from digest.themes import Reason, ThemeMatch, ThemeSet, compile_themes, explain_article, tag_article
+from digest.tagging.compile import ThemeSet, compile_themes
+from digest.tagging.explain import explain_article
+from digest.tagging.match import Reason, ThemeMatch, tag_article
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "themes.yaml"

@@ -1,0 +1,437 @@
+"""Theme tagging: a pure function of an article's text and the compiled themes.
+
+Contract: :func:`tag_article` maps ``(title, text)`` to the matching themes, each with a
+score and the reasons (which term or concept combination, in which field, how often);
+:func:`tag_articles` does the same for a batch.  :func:`decide` is the one decision both
+they and :mod:`digest.tagging.explain` use.
+
+How text is matched (see docs/themes.md):
+
+- Each field is NFKC-folded (full-width ＩＯＭ is IOM), quotes straightened and
+  lower-cased once; one Aho–Corasick pass finds every literal of every theme and every
+  concept phrase.  All-capital terms (IOM, UN) must also match in exact case; terms that
+  begin or end with a Latin letter or digit match whole words only.
+- A term hit inside an exclusion (``bird migration``, ``地方移住``) does not count, nor one
+  in the same sentence as an ``asides`` phrase; a name followed by its bracketed short
+  form ("国際移住機関(IOM)") is one mention.
+- A combo (``MONEY`` + ``DECREASE`` in one sentence, with an ``ACTOR_AID`` anywhere) counts
+  like a term, and its reason names the words that made it.
+- Score = sum over terms and fields of weight × field weight × position × (1 + log2(count)
+  / 2).  A theme matches when every requirement group has a hit, the score reaches the
+  threshold (times ``scoring.title_only`` for a headline without a body), one hit is of a
+  non-supporting term, and the hits are more than a passing mention; with
+  ``scoring.dominance`` a side theme far below the main one is dropped unless it has a
+  headline (a non-supporting term in the title, or in the lead with ``lead_headline``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from config.themes import ScoringConfig
+from digest.tagging.compile import (
+    ASIDE,
+    CONCEPT,
+    CONTEXT,
+    EXCLUDE,
+    GLOBAL,
+    REQUIRE,
+    TERM,
+    WORD_CHARS,
+    Combo,
+    CompiledTheme,
+    Rules,
+    ThemeSet,
+    fold,
+    normalise,
+)
+
+FIELDS = ("title", "body")
+_FIELD_NAMES = {"en": {"title": "title", "body": "body"}, "ja": {"title": "見出し", "body": "本文"}}
+# Where a sentence ends: Japanese and Western full stops, ! and ?, and line breaks.
+SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s)")
+# What may stand between a name and its bracketed short form: "国際移住機関(IOM)".
+_BRACKET_GAP = frozenset(" ([「『")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One term that counted: the term as written in themes.yaml, its field, how often."""
+
+    term: str
+    field: str
+    count: int
+
+    def describe(self, lang: str = "en") -> str:
+        """``"IOM" (title)`` / ``「IOM」(見出し×2)``."""
+        name = _FIELD_NAMES.get(lang, _FIELD_NAMES["en"]).get(self.field, self.field)
+        times = f"×{self.count}" if self.count > 1 else ""
+        if lang == "ja":
+            return f"「{self.term}」({name}{times})"
+        return f'"{self.term}" ({name}{" " + times if times else ""})'
+
+
+@dataclass(frozen=True)
+class ThemeMatch:
+    """A theme an article was tagged with, its score and the reasons."""
+
+    theme_id: str
+    score: float
+    reasons: tuple[Reason, ...]
+
+    def reason_line(self, lang: str = "en") -> str:
+        """A short human line: ``"IOM" (title), "資金不足" (body ×2)``."""
+        sep = "、" if lang == "ja" else ", "
+        return sep.join(reason.describe(lang) for reason in self.reasons)
+
+
+@dataclass(frozen=True)
+class ThemeExplanation:
+    """Everything the rules decided for one theme on one article (for tuning)."""
+
+    theme_id: str
+    is_match: bool
+    score: float
+    threshold: float
+    reasons: tuple[Reason, ...]
+    exclusions: tuple[Reason, ...]
+    missing_groups: tuple[tuple[str, ...], ...]
+    dropped_terms: tuple[str, ...]
+    passing_mention: bool = False  # score and groups were enough, but the hits were not
+    only_supporting: bool = False  # every hit was of a supporting term
+    headline: bool = False  # a non-supporting term is in the title (or lead)
+    core_score: float = 0.0  # the part of the score that non-supporting terms earned
+    dominated: bool = False  # matched on its own, but far below the article's main theme
+
+    @property
+    def has_evidence(self) -> bool:
+        """Some term or combo counted, whether or not the theme matched."""
+        return bool(self.reasons)
+
+
+_Span = tuple[int, int, str]
+_TermHit = tuple[int, str, str, int, int]  # slot, name, field, start, end
+_SideHit = tuple[int, int, str, str, int, int]  # role, slot, name, field, start, end
+
+
+@dataclass
+class Scanned:
+    """Every hit of one article, split per theme, with its normalised fields."""
+
+    title: str
+    body: str
+    lead_end: int  # body offsets below this are in the lead
+    terms: list[list[_TermHit]]
+    sides: list[list[_SideHit]]
+    excluded: dict[tuple[int, str], list[_Span]]  # (theme or GLOBAL, field) -> spans
+    asides: dict[tuple[int, str], list[_Span]]
+    concepts: dict[tuple[int, str], list[_Span]]  # (concept, field) -> hits
+
+    def text(self, field_name: str) -> str:
+        """The normalised text of ``field_name``."""
+        return self.title if field_name == "title" else self.body
+
+
+def _lead_end(body: str, limit: int) -> int:
+    """End of the lead: the body's first paragraph, at most ``limit`` characters."""
+    if limit <= 0:
+        return 0
+    start = len(body) - len(body.lstrip())
+    newline = body.find("\n", start)
+    end = len(body) if newline < 0 else newline
+    return min(end, start + limit)
+
+
+def scan(title: str, text: str, themes: ThemeSet) -> Scanned:
+    """One pass per field over the folded text; hits sorted into per-theme buckets."""
+    n_themes = len(themes.themes)
+    terms: list[list[_TermHit]] = [[] for _ in range(n_themes)]
+    sides: list[list[_SideHit]] = [[] for _ in range(n_themes)]
+    excluded: dict[tuple[int, str], list[_Span]] = defaultdict(list)
+    asides: dict[tuple[int, str], list[_Span]] = defaultdict(list)
+    concepts: dict[tuple[int, str], list[_Span]] = defaultdict(list)
+    fields = (normalise(title) if title else "", normalise(text) if text else "")
+    iterate = themes.automaton.iter
+    word = WORD_CHARS
+    for field_name, norm in zip(FIELDS, fields, strict=True):
+        if not norm:
+            continue
+        lowered = fold(norm)
+        size = len(norm)
+        found: list[tuple[tuple[tuple[int, int, int, str], ...], int, int]] = []
+        add = found.append
+        for end_index, entries in iterate(lowered):
+            end = end_index + 1
+            for length, left, right, exact, uses in entries:
+                start = end - length
+                if left and start and lowered[start - 1] in word:
+                    continue
+                if right and end < size and lowered[end] in word:
+                    continue
+                if exact is not None and norm[start:end] != exact:
+                    continue
+                add((uses, start, end))
+        for regex, names in themes.regexes:
+            for match in regex.finditer(norm):
+                if match.lastgroup is not None and match.end() > match.start():
+                    pattern = themes.patterns[names[match.lastgroup]]
+                    add((tuple(pattern.uses), match.start(), match.end()))
+        for uses, start, end in found:
+            for t_index, role, slot, name in uses:
+                if role == TERM:
+                    terms[t_index].append((slot, name, field_name, start, end))
+                elif role == CONCEPT:
+                    concepts[(slot, field_name)].append((start, end, name))
+                elif role == EXCLUDE:
+                    excluded[(t_index, field_name)].append((start, end, name))
+                elif role == ASIDE:
+                    asides[(t_index, field_name)].append((start, end, name))
+                else:
+                    sides[t_index].append((role, slot, name, field_name, start, end))
+    return Scanned(fields[0], fields[1], _lead_end(fields[1], themes.scoring.lead),
+                   terms, sides, excluded, asides, concepts)
+
+
+def _saturate(count: int) -> float:
+    return 1.0 + math.log2(count) / 2.0
+
+
+def _bracketed(text: str, previous_end: int, start: int) -> bool:
+    """True when only spaces and an opening bracket separate two hits: "機関(IOM)"."""
+    gap = start - previous_end
+    if gap < 1 or gap > 3:
+        return False
+    return all(c in _BRACKET_GAP for c in text[previous_end:start])
+
+
+def _inside(spans: list[_Span], start: int, end: int) -> str | None:
+    for s_start, s_end, name in spans:
+        if s_start < end and start < s_end:
+            return name
+    return None
+
+
+def _same_sentence(text: str, spans: list[_Span], start: int, end: int) -> str | None:
+    """The span in ``spans`` that shares a sentence with ``text[start:end]``, if any."""
+    for s_start, s_end, name in spans:
+        low, high = min(start, s_start), max(end, s_end)
+        if SENTENCE_END.search(text, low, high) is None:
+            return name
+    return None
+
+
+def _near(text: str, a: _Span, b: _Span, within: int) -> bool:
+    low, high = min(a[0], b[0]), max(a[1], b[1])
+    if within:
+        return high - low <= within
+    return SENTENCE_END.search(text, low, high) is None
+
+
+def _combo_hits(combo: Combo, scanned: Scanned, spans: dict[str, list[_Span]]) -> list[_TermHit]:
+    """One hit per field where every concept of ``combo`` shares a window (none excluded)."""
+    concepts = scanned.concepts
+    for needed in combo.anywhere:
+        if (needed, "title") not in concepts and (needed, "body") not in concepts:
+            return []
+    out: list[_TermHit] = []
+    for field_name in FIELDS:
+        lists = [concepts.get((c, field_name)) for c in combo.concepts]
+        if not all(lists):
+            continue
+        field_spans = spans[field_name]
+        kept = [[h for h in hits if not _inside(field_spans, h[0], h[1])] if field_spans
+                else hits for hits in lists if hits is not None]
+        if not all(kept):
+            continue
+        text = scanned.text(field_name)
+        for anchor in kept[0]:
+            words = [anchor]
+            for others in kept[1:]:
+                near = next((h for h in others if _near(text, anchor, h, combo.within)), None)
+                if near is None:
+                    break
+                words.append(near)
+            else:
+                start = min(w[0] for w in words)
+                end = max(w[1] for w in words)
+                name = f"{combo.name}: {' + '.join(w[2] for w in words)}"
+                out.append((combo.slot, name, field_name, start, end))
+                break
+    return out
+
+
+def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation:
+    """What theme ``t_index``'s rules make of one scanned article (dominance aside)."""
+    theme: CompiledTheme = themes.themes[t_index]
+    rules: Rules = themes.rules[t_index]
+    scoring: ScoringConfig = themes.scoring
+    excluded, asides_of = scanned.excluded, scanned.asides
+    spans = {f: excluded.get((GLOBAL, f), []) + excluded.get((t_index, f), []) for f in FIELDS}
+    asides = {f: asides_of.get((GLOBAL, f), []) + asides_of.get((t_index, f), [])
+              for f in FIELDS}
+    fired: dict[tuple[str, str], int] = defaultdict(int)
+
+    def kept(field_name: str, start: int, end: int) -> bool:
+        field_spans = spans[field_name]
+        name = _inside(field_spans, start, end) if field_spans else None
+        if name is None and asides[field_name]:
+            name = _same_sentence(scanned.text(field_name), asides[field_name], start, end)
+        if name is None:
+            return True
+        fired[(name, field_name)] += 1
+        return False
+
+    groups_hit: set[int] = set()
+    context_ok: set[int] = set()
+    vetoed: set[int] = set()
+    for role, slot, _name, field_name, start, end in scanned.sides[t_index]:
+        target = groups_hit if role == REQUIRE else context_ok if role == CONTEXT else vetoed
+        if slot in target:
+            continue  # one hit per group or term is all that is needed
+        if kept(field_name, start, end):
+            target.add(slot)
+    term_hits = scanned.terms[t_index]
+    for combo in rules.combos:
+        term_hits = term_hits + _combo_hits(combo, scanned, spans)
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    alias_counts: dict[tuple[int, str, str], int] = defaultdict(int)
+    dropped: set[str] = set()
+    # Longest match wins: a hit inside a longer hit of the same theme in the same field
+    # ("難民" inside "難民認定", "displaced" inside "displaced families") is not counted.
+    term_hits = sorted(term_hits, key=lambda h: (h[2], h[3], -h[4]))
+    cover_field, cover_end = "", -1
+    last_field, last_end = "", -1  # the last hit that counted
+    position: dict[int, float] = {}  # body term -> weight of its first position
+    body, lead_end, late = scanned.body, scanned.lead_end, scoring.late
+    in_title = in_lead = headline = core = False
+    first_body = last_body = -1
+    for slot, name, field_name, start, end in term_hits:
+        if not kept(field_name, start, end):
+            continue
+        if field_name == cover_field and end <= cover_end:
+            continue
+        cover_field, cover_end = field_name, end
+        if slot in vetoed or (slot in rules.gated and slot not in context_ok):
+            dropped.add(rules.term_names[slot])
+            continue
+        if field_name == last_field and _bracketed(scanned.text(field_name), last_end, start):
+            last_end = end  # "国際移住機関(IOM)": the short form is the same mention
+            continue
+        last_field, last_end = field_name, end
+        counts[(slot, field_name)] += 1
+        alias_counts[(slot, name, field_name)] += 1
+        supporting = slot in rules.supporting
+        core = core or not supporting
+        if field_name == "title":
+            in_title = True
+            headline = headline or not supporting
+            continue
+        if first_body < 0:
+            first_body = start
+        last_body = start
+        if start < lead_end:
+            in_lead = True
+            headline = headline or (scoring.lead_headline and not supporting)
+            position.setdefault(slot, 1.0)
+        elif slot not in position:
+            position[slot] = late + (1.0 - late) * (1.0 - start / len(body))
+    score = core_score = 0.0
+    for (slot, field_name), count in counts.items():
+        weight = rules.weights[0] if field_name == "title" else rules.weights[1] * position[slot]
+        points = rules.term_weights[slot] * weight * _saturate(count)
+        score += points
+        if slot not in rules.supporting:
+            core_score += points
+    ranked = sorted(
+        alias_counts.items(),
+        key=lambda kv: (kv[0][2] != "title", -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
+    )
+    reasons = tuple(Reason(name, field_name, count) for (_s, name, field_name), count in ranked)
+    missing = tuple(g for i, g in enumerate(rules.groups) if i not in groups_hit)
+    score = round(score, 3)
+    threshold = rules.threshold
+    if not body and scanned.title:
+        threshold = round(threshold * scoring.title_only, 3)
+    only_supporting = bool(reasons) and not core
+    is_match = bool(reasons) and not missing and not only_supporting and score >= threshold
+    passing = False
+    if is_match and scoring.spread and not (in_title or in_lead):
+        # Body hits outside the lead must at least span two sentences.
+        passing = SENTENCE_END.search(body, first_body, last_body) is None
+        is_match = not passing
+    return ThemeExplanation(
+        theme_id=theme.id,
+        is_match=is_match,
+        score=score,
+        threshold=threshold,
+        reasons=reasons,
+        exclusions=tuple(Reason(n, f, c) for (n, f), c in sorted(fired.items())),
+        missing_groups=missing,
+        dropped_terms=tuple(sorted(dropped)),
+        passing_mention=passing,
+        only_supporting=only_supporting,
+        headline=headline,
+        core_score=round(core_score, 3),
+    )
+
+
+def dominated(result: ThemeExplanation, top: float, dominance: float) -> bool:
+    """A theme without a headline that its own terms score far below the main theme.
+
+    Supporting terms (who the people are, agency names, policy catchwords) do not count
+    towards the comparison: they say what the article mentions, not what it is about.
+    """
+    if dominance <= 0 or result.headline or result.score >= top:
+        return False  # the best-scoring theme is what the article is about
+    return result.core_score < dominance * top
+
+
+def candidates(themes: ThemeSet, scanned: Scanned) -> list[int]:
+    """Themes worth deciding: those with a term hit or with every concept of a combo."""
+    out = []
+    concept_keys = {c for c, _f in scanned.concepts}
+    for t_index, rules in enumerate(themes.rules):
+        if scanned.terms[t_index] or any(
+            all(c in concept_keys for c in combo.concepts) for combo in rules.combos
+        ):
+            out.append(t_index)
+    return out
+
+
+def tag_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeMatch, ...]:
+    """The themes this article matches, highest score first, with the reasons."""
+    scanned = scan(title, text, themes)
+    results = []
+    for t_index in candidates(themes, scanned):
+        result = decide(t_index, themes, scanned)
+        if result.is_match:
+            results.append(result)
+    top = max((r.score for r in results), default=0.0)
+    dominance = themes.scoring.dominance
+    kept = [ThemeMatch(r.theme_id, r.score, r.reasons) for r in results
+            if not dominated(r, top, dominance)]
+    # results are in display order and the sort is stable: equal scores keep that order
+    return tuple(sorted(kept, key=lambda m: -m.score))
+
+
+def tag_articles(
+    articles: Iterable[tuple[str, str]], themes: ThemeSet
+) -> list[tuple[ThemeMatch, ...]]:
+    """:func:`tag_article` for each ``(title, text)`` of a batch, in order."""
+    return [tag_article(title, text, themes) for title, text in articles]
+
+
+def explain_scanned(themes: ThemeSet, scanned: Scanned) -> tuple[ThemeExplanation, ...]:
+    """Every theme's decision for a scanned article, with dominance applied."""
+    results = [decide(t_index, themes, scanned) for t_index in range(len(themes.themes))]
+    top = max((r.score for r in results if r.is_match), default=0.0)
+    dominance = themes.scoring.dominance
+    return tuple(
+        replace(r, is_match=False, dominated=True)
+        if r.is_match and dominated(r, top, dominance) else r
+        for r in results
+    )
