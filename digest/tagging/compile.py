@@ -107,7 +107,8 @@ class ThemeSet:
     rules: tuple[Rules, ...] = field(repr=False)
     patterns: tuple[Pattern, ...] = field(repr=False)
     automaton: Any = field(repr=False)
-    regexes: tuple[tuple[re.Pattern[str], dict[str, int]], ...] = field(repr=False)
+    regexes: tuple[tuple[re.Pattern[str], dict[str, Any]], ...] = field(repr=False)
+    layout: dict[str, int] = field(repr=False, default_factory=dict)
     scoring: ScoringConfig = field(repr=False, default_factory=ScoringConfig)
     source: ThemesFile | None = field(repr=False, default=None, compare=False)
 
@@ -208,7 +209,7 @@ class _Builder:
         else:
             self.literal(item, use)
 
-    def automaton(self) -> Any:
+    def automaton(self, layout: dict[str, int], n_themes: int) -> Any:
         """One automaton; each key's value is a tuple of scan entries (see match.scan)."""
         auto = ahocorasick.Automaton()
         keyed: dict[str, list[int]] = defaultdict(list)
@@ -220,7 +221,8 @@ class _Builder:
             for pid in pids:
                 p = self.patterns[pid]
                 entries.append((p.length, p.left_word, p.right_word,
-                                p.surface if p.is_exact else None, tuple(p.uses)))
+                                p.surface if p.is_exact else None,
+                                scan_uses(p.uses, layout, n_themes)))
             auto.add_word(key, tuple(entries))
         if not keyed:
             auto.add_word("\x00", ())
@@ -236,6 +238,35 @@ class _Builder:
             joined = "|".join(f"(?P<r{pid}>{text})" for text, pid in items)
             out.append((re.compile(joined, 0 if exact else re.IGNORECASE), names))
         return tuple(out)
+
+
+def bucket_layout(n_themes: int, n_concepts: int) -> dict[str, int]:
+    """Where each kind of hit list starts in a scan's flat bucket list (two per key).
+
+    Each key (a theme's terms, its side patterns, a concept, a theme's or the global
+    exclusions and asides) has one list per field: ``2 * (base + key) + field``.
+    """
+    return {"terms": 0, "sides": n_themes, "concepts": 2 * n_themes,
+            "exclude": 2 * n_themes + n_concepts, "asides": 3 * n_themes + n_concepts + 1,
+            "size": 4 * n_themes + n_concepts + 2}
+
+
+def scan_uses(uses: list[tuple[int, int, int, str]], layout: dict[str, int],
+              n_themes: int) -> tuple[tuple[int, tuple[Any, ...]], ...]:
+    """A pattern's uses as ``(bucket, item prefix)``: a scan appends prefix + (start, end)."""
+    out: list[tuple[int, tuple[Any, ...]]] = []
+    for t_index, role, slot, name in uses:
+        if role == TERM:
+            out.append((2 * (layout["terms"] + t_index), (slot, name)))
+        elif role == CONCEPT:
+            out.append((2 * (layout["concepts"] + slot), (slot, name)))
+        elif role in (EXCLUDE, ASIDE):
+            key = n_themes if t_index == GLOBAL else t_index
+            base = layout["exclude" if role == EXCLUDE else "asides"]
+            out.append((2 * (base + key), (slot, name)))
+        else:
+            out.append((2 * (layout["sides"] + t_index), (role, slot)))
+    return tuple(out)
 
 
 def _digest(obj: Any) -> str:
@@ -329,6 +360,7 @@ def compile_themes(themes: ThemesFile) -> ThemeSet:
         ))
         compiled.append(CompiledTheme(theme.id, theme.label, theme.description,
                                       theme.threshold, version, n_terms))
+    layout = bucket_layout(len(compiled), len(concept_names))
     return ThemeSet(
         version=_digest(list(versions.items())),
         theme_versions=versions,
@@ -336,8 +368,11 @@ def compile_themes(themes: ThemesFile) -> ThemeSet:
         concepts=concept_names,
         rules=tuple(rules),
         patterns=tuple(builder.patterns),
-        automaton=builder.automaton(),
-        regexes=builder.compiled_regexes(),
+        automaton=builder.automaton(layout, len(compiled)),
+        regexes=tuple((regex, {name: scan_uses(builder.patterns[pid].uses, layout, len(compiled))
+                               for name, pid in names.items()})
+                      for regex, names in builder.compiled_regexes()),
+        layout=layout,
         scoring=themes.scoring,
         source=themes,
     )

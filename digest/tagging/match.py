@@ -31,16 +31,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from config.themes import ScoringConfig
 from digest.tagging.compile import (
-    ASIDE,
-    CONCEPT,
     CONTEXT,
-    EXCLUDE,
-    GLOBAL,
     REQUIRE,
-    TERM,
     WORD_CHARS,
     Combo,
     CompiledTheme,
@@ -113,27 +109,34 @@ class ThemeExplanation:
         return bool(self.reasons)
 
 
-_Span = tuple[int, int, str]
-_TermHit = tuple[int, str, str, int, int]  # slot, name, field, start, end
-_SideHit = tuple[int, int, str, str, int, int]  # role, slot, name, field, start, end
+_Hit = tuple[Any, Any, int, int]  # (slot or role, name or slot, start, end)
+_FIELD_INDEX = ((0, "title"), (1, "body"))
 
 
 @dataclass
 class Scanned:
-    """Every hit of one article, split per theme, with its normalised fields."""
+    """Every hit of one article in flat buckets (see ``compile.bucket_layout``)."""
 
     title: str
     body: str
     lead_end: int  # body offsets below this are in the lead
-    terms: list[list[_TermHit]]
-    sides: list[list[_SideHit]]
-    excluded: dict[tuple[int, str], list[_Span]]  # (theme or GLOBAL, field) -> spans
-    asides: dict[tuple[int, str], list[_Span]]
-    concepts: dict[tuple[int, str], list[_Span]]  # (concept, field) -> hits
+    buckets: list[list[_Hit]]
+    layout: dict[str, int]
+    n_themes: int
 
     def text(self, field_name: str) -> str:
         """The normalised text of ``field_name``."""
         return self.title if field_name == "title" else self.body
+
+    def hits(self, kind: str, key: int, field_index: int) -> list[_Hit]:
+        """The hits of one bucket: ``kind`` terms/sides/concepts/exclude/asides."""
+        return self.buckets[2 * (self.layout[kind] + key) + field_index]
+
+    def spans(self, kind: str, t_index: int, field_index: int) -> list[_Hit]:
+        """Exclusion or aside spans for a theme: its own and the global ones."""
+        own = self.hits(kind, t_index, field_index)
+        shared = self.hits(kind, self.n_themes, field_index)
+        return own + shared if own and shared else own or shared
 
 
 def _lead_end(body: str, limit: int) -> int:
@@ -147,23 +150,17 @@ def _lead_end(body: str, limit: int) -> int:
 
 
 def scan(title: str, text: str, themes: ThemeSet) -> Scanned:
-    """One pass per field over the folded text; hits sorted into per-theme buckets."""
-    n_themes = len(themes.themes)
-    terms: list[list[_TermHit]] = [[] for _ in range(n_themes)]
-    sides: list[list[_SideHit]] = [[] for _ in range(n_themes)]
-    excluded: dict[tuple[int, str], list[_Span]] = defaultdict(list)
-    asides: dict[tuple[int, str], list[_Span]] = defaultdict(list)
-    concepts: dict[tuple[int, str], list[_Span]] = defaultdict(list)
+    """One automaton pass per folded field; every hit appended to its bucket."""
+    layout = themes.layout
+    buckets: list[list[_Hit]] = [[] for _ in range(2 * layout["size"])]
     fields = (normalise(title) if title else "", normalise(text) if text else "")
     iterate = themes.automaton.iter
     word = WORD_CHARS
-    for field_name, norm in zip(FIELDS, fields, strict=True):
+    for field_index, norm in enumerate(fields):
         if not norm:
             continue
         lowered = fold(norm)
         size = len(norm)
-        found: list[tuple[tuple[tuple[int, int, int, str], ...], int, int]] = []
-        add = found.append
         for end_index, entries in iterate(lowered):
             end = end_index + 1
             for length, left, right, exact, uses in entries:
@@ -174,26 +171,17 @@ def scan(title: str, text: str, themes: ThemeSet) -> Scanned:
                     continue
                 if exact is not None and norm[start:end] != exact:
                     continue
-                add((uses, start, end))
+                for bucket, (first, second) in uses:
+                    buckets[bucket + field_index].append((first, second, start, end))
         for regex, names in themes.regexes:
             for match in regex.finditer(norm):
-                if match.lastgroup is not None and match.end() > match.start():
-                    pattern = themes.patterns[names[match.lastgroup]]
-                    add((tuple(pattern.uses), match.start(), match.end()))
-        for uses, start, end in found:
-            for t_index, role, slot, name in uses:
-                if role == TERM:
-                    terms[t_index].append((slot, name, field_name, start, end))
-                elif role == CONCEPT:
-                    concepts[(slot, field_name)].append((start, end, name))
-                elif role == EXCLUDE:
-                    excluded[(t_index, field_name)].append((start, end, name))
-                elif role == ASIDE:
-                    asides[(t_index, field_name)].append((start, end, name))
-                else:
-                    sides[t_index].append((role, slot, name, field_name, start, end))
+                if match.lastgroup is None or match.end() <= match.start():
+                    continue
+                for bucket, (first, second) in names[match.lastgroup]:
+                    buckets[bucket + field_index].append(
+                        (first, second, match.start(), match.end()))
     return Scanned(fields[0], fields[1], _lead_end(fields[1], themes.scoring.lead),
-                   terms, sides, excluded, asides, concepts)
+                   buckets, layout, len(themes.themes))
 
 
 def _saturate(count: int) -> float:
@@ -208,60 +196,55 @@ def _bracketed(text: str, previous_end: int, start: int) -> bool:
     return all(c in _BRACKET_GAP for c in text[previous_end:start])
 
 
-def _inside(spans: list[_Span], start: int, end: int) -> str | None:
-    for s_start, s_end, name in spans:
+def _inside(spans: list[_Hit], start: int, end: int) -> str | None:
+    for _k, name, s_start, s_end in spans:
         if s_start < end and start < s_end:
-            return name
+            return str(name)
     return None
 
 
-def _same_sentence(text: str, spans: list[_Span], start: int, end: int) -> str | None:
+def _same_sentence(text: str, spans: list[_Hit], start: int, end: int) -> str | None:
     """The span in ``spans`` that shares a sentence with ``text[start:end]``, if any."""
-    for s_start, s_end, name in spans:
+    for _k, name, s_start, s_end in spans:
         low, high = min(start, s_start), max(end, s_end)
         if SENTENCE_END.search(text, low, high) is None:
-            return name
+            return str(name)
     return None
 
 
-def _near(text: str, a: _Span, b: _Span, within: int) -> bool:
-    low, high = min(a[0], b[0]), max(a[1], b[1])
+def _near(text: str, a: _Hit, b: _Hit, within: int) -> bool:
+    low, high = min(a[2], b[2]), max(a[3], b[3])
     if within:
         return high - low <= within
     return SENTENCE_END.search(text, low, high) is None
 
 
-def _combo_hits(combo: Combo, scanned: Scanned, spans: dict[str, list[_Span]]) -> list[_TermHit]:
-    """One hit per field where every concept of ``combo`` shares a window (none excluded)."""
-    concepts = scanned.concepts
+def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_Hit]],
+                field_index: int) -> list[_Hit]:
+    """A hit ``(slot, reason, start, end)`` where every concept of ``combo`` shares a window."""
     for needed in combo.anywhere:
-        if (needed, "title") not in concepts and (needed, "body") not in concepts:
+        if not scanned.hits("concepts", needed, 0) and not scanned.hits("concepts", needed, 1):
             return []
-    out: list[_TermHit] = []
-    for field_name in FIELDS:
-        lists = [concepts.get((c, field_name)) for c in combo.concepts]
+    lists = [scanned.hits("concepts", c, field_index) for c in combo.concepts]
+    if not all(lists):
+        return []
+    field_spans = spans[field_index]
+    if field_spans:
+        lists = [[h for h in hits if not _inside(field_spans, h[2], h[3])] for hits in lists]
         if not all(lists):
-            continue
-        field_spans = spans[field_name]
-        kept = [[h for h in hits if not _inside(field_spans, h[0], h[1])] if field_spans
-                else hits for hits in lists if hits is not None]
-        if not all(kept):
-            continue
-        text = scanned.text(field_name)
-        for anchor in kept[0]:
-            words = [anchor]
-            for others in kept[1:]:
-                near = next((h for h in others if _near(text, anchor, h, combo.within)), None)
-                if near is None:
-                    break
-                words.append(near)
-            else:
-                start = min(w[0] for w in words)
-                end = max(w[1] for w in words)
-                name = f"{combo.name}: {' + '.join(w[2] for w in words)}"
-                out.append((combo.slot, name, field_name, start, end))
+            return []
+    text = scanned.title if field_index == 0 else scanned.body
+    for anchor in lists[0]:
+        words = [anchor]
+        for others in lists[1:]:
+            near = next((h for h in others if _near(text, anchor, h, combo.within)), None)
+            if near is None:
                 break
-    return out
+            words.append(near)
+        else:
+            name = f"{combo.name}: {' + '.join(str(w[1]) for w in words)}"
+            return [(combo.slot, name, min(w[2] for w in words), max(w[3] for w in words))]
+    return []
 
 
 def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation:
@@ -269,88 +252,96 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation
     theme: CompiledTheme = themes.themes[t_index]
     rules: Rules = themes.rules[t_index]
     scoring: ScoringConfig = themes.scoring
-    excluded, asides_of = scanned.excluded, scanned.asides
-    spans = {f: excluded.get((GLOBAL, f), []) + excluded.get((t_index, f), []) for f in FIELDS}
-    asides = {f: asides_of.get((GLOBAL, f), []) + asides_of.get((t_index, f), [])
-              for f in FIELDS}
+    spans = (scanned.spans("exclude", t_index, 0), scanned.spans("exclude", t_index, 1))
+    asides = (scanned.spans("asides", t_index, 0), scanned.spans("asides", t_index, 1))
+    texts = (scanned.title, scanned.body)
     fired: dict[tuple[str, str], int] = defaultdict(int)
 
-    def kept(field_name: str, start: int, end: int) -> bool:
-        field_spans = spans[field_name]
+    def kept(field_index: int, start: int, end: int) -> bool:
+        field_spans = spans[field_index]
         name = _inside(field_spans, start, end) if field_spans else None
-        if name is None and asides[field_name]:
-            name = _same_sentence(scanned.text(field_name), asides[field_name], start, end)
+        if name is None and asides[field_index]:
+            name = _same_sentence(texts[field_index], asides[field_index], start, end)
         if name is None:
             return True
-        fired[(name, field_name)] += 1
+        fired[(name, FIELDS[field_index])] += 1
         return False
 
     groups_hit: set[int] = set()
     context_ok: set[int] = set()
     vetoed: set[int] = set()
-    for role, slot, _name, field_name, start, end in scanned.sides[t_index]:
-        target = groups_hit if role == REQUIRE else context_ok if role == CONTEXT else vetoed
-        if slot in target:
-            continue  # one hit per group or term is all that is needed
-        if kept(field_name, start, end):
-            target.add(slot)
-    term_hits = scanned.terms[t_index]
-    for combo in rules.combos:
-        term_hits = term_hits + _combo_hits(combo, scanned, spans)
-    counts: dict[tuple[int, str], int] = defaultdict(int)
-    alias_counts: dict[tuple[int, str, str], int] = defaultdict(int)
+    for field_index in (0, 1):
+        screened = bool(spans[field_index] or asides[field_index])
+        for role, slot, start, end in scanned.hits("sides", t_index, field_index):
+            target = groups_hit if role == REQUIRE else context_ok if role == CONTEXT else vetoed
+            if slot in target:
+                continue  # one hit per group or term is all that is needed
+            if not screened or kept(field_index, start, end):
+                target.add(slot)
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    alias_counts: dict[tuple[int, str, int], int] = defaultdict(int)
     dropped: set[str] = set()
-    # Longest match wins: a hit inside a longer hit of the same theme in the same field
-    # ("難民" inside "難民認定", "displaced" inside "displaced families") is not counted.
-    term_hits = sorted(term_hits, key=lambda h: (h[2], h[3], -h[4]))
-    cover_field, cover_end = "", -1
-    last_field, last_end = "", -1  # the last hit that counted
     position: dict[int, float] = {}  # body term -> weight of its first position
     body, lead_end, late = scanned.body, scanned.lead_end, scoring.late
+    supporting_slots, gated, lead_headline = rules.supporting, rules.gated, scoring.lead_headline
     in_title = in_lead = headline = core = False
     first_body = last_body = -1
-    for slot, name, field_name, start, end in term_hits:
-        if not kept(field_name, start, end):
+    for field_index in (0, 1):
+        term_hits = scanned.hits("terms", t_index, field_index)
+        for combo in rules.combos:
+            found = _combo_hits(combo, scanned, spans, field_index)
+            if found:
+                term_hits = term_hits + found
+        if not term_hits:
             continue
-        if field_name == cover_field and end <= cover_end:
-            continue
-        cover_field, cover_end = field_name, end
-        if slot in vetoed or (slot in rules.gated and slot not in context_ok):
-            dropped.add(rules.term_names[slot])
-            continue
-        if field_name == last_field and _bracketed(scanned.text(field_name), last_end, start):
-            last_end = end  # "国際移住機関(IOM)": the short form is the same mention
-            continue
-        last_field, last_end = field_name, end
-        counts[(slot, field_name)] += 1
-        alias_counts[(slot, name, field_name)] += 1
-        supporting = slot in rules.supporting
-        core = core or not supporting
-        if field_name == "title":
-            in_title = True
-            headline = headline or not supporting
-            continue
-        if first_body < 0:
-            first_body = start
-        last_body = start
-        if start < lead_end:
-            in_lead = True
-            headline = headline or (scoring.lead_headline and not supporting)
-            position.setdefault(slot, 1.0)
-        elif slot not in position:
-            position[slot] = late + (1.0 - late) * (1.0 - start / len(body))
+        # Longest match wins: a hit inside a longer hit of the same theme in the same field
+        # ("難民" inside "難民認定", "displaced" inside "displaced families") is not counted.
+        term_hits = sorted(term_hits, key=lambda h: (h[2], -h[3]))
+        screened = bool(spans[field_index] or asides[field_index])
+        text = texts[field_index]
+        cover_end = last_end = -1
+        for slot, name, start, end in term_hits:
+            if screened and not kept(field_index, start, end):
+                continue
+            if end <= cover_end:
+                continue
+            cover_end = end
+            if slot in vetoed or (slot in gated and slot not in context_ok):
+                dropped.add(rules.term_names[slot])
+                continue
+            if last_end >= 0 and _bracketed(text, last_end, start):
+                last_end = end  # "国際移住機関(IOM)": the short form is the same mention
+                continue
+            last_end = end
+            counts[(slot, field_index)] += 1
+            alias_counts[(slot, name, field_index)] += 1
+            supporting = slot in supporting_slots
+            core = core or not supporting
+            if field_index == 0:
+                in_title = True
+                headline = headline or not supporting
+                continue
+            if first_body < 0:
+                first_body = start
+            last_body = start
+            if start < lead_end:
+                in_lead = True
+                headline = headline or (lead_headline and not supporting)
+                position.setdefault(slot, 1.0)
+            elif slot not in position:
+                position[slot] = late + (1.0 - late) * (1.0 - start / len(body))
     score = core_score = 0.0
-    for (slot, field_name), count in counts.items():
-        weight = rules.weights[0] if field_name == "title" else rules.weights[1] * position[slot]
+    for (slot, field_index), count in counts.items():
+        weight = rules.weights[0] if field_index == 0 else rules.weights[1] * position[slot]
         points = rules.term_weights[slot] * weight * _saturate(count)
         score += points
-        if slot not in rules.supporting:
+        if slot not in supporting_slots:
             core_score += points
     ranked = sorted(
         alias_counts.items(),
-        key=lambda kv: (kv[0][2] != "title", -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
+        key=lambda kv: (kv[0][2], -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
     )
-    reasons = tuple(Reason(name, field_name, count) for (_s, name, field_name), count in ranked)
+    reasons = tuple(Reason(name, FIELDS[f], count) for (_s, name, f), count in ranked)
     missing = tuple(g for i, g in enumerate(rules.groups) if i not in groups_hit)
     score = round(score, 3)
     threshold = rules.threshold
@@ -391,14 +382,30 @@ def dominated(result: ThemeExplanation, top: float, dominance: float) -> bool:
 
 
 def candidates(themes: ThemeSet, scanned: Scanned) -> list[int]:
-    """Themes worth deciding: those with a term hit or with every concept of a combo."""
+    """Themes that could match: every group has a hit, and a core term or a combo may count.
+
+    A cheap upper bound (exclusions are not looked at): the others cannot match, so
+    :func:`tag_article` does not decide them.
+    """
     out = []
-    concept_keys = {c for c, _f in scanned.concepts}
     for t_index, rules in enumerate(themes.rules):
-        if scanned.terms[t_index] or any(
-            all(c in concept_keys for c in combo.concepts) for combo in rules.combos
-        ):
-            out.append(t_index)
+        supporting = rules.supporting
+        has_core = any(
+            h[0] not in supporting
+            for f in (0, 1) for h in scanned.hits("terms", t_index, f)
+        ) or any(
+            all(scanned.hits("concepts", c, 0) or scanned.hits("concepts", c, 1)
+                for c in combo.concepts)
+            for combo in rules.combos
+        )
+        if not has_core:
+            continue
+        if rules.groups:
+            groups = {h[1] for f in (0, 1) for h in scanned.hits("sides", t_index, f)
+                      if h[0] == REQUIRE}
+            if len(groups) < len(rules.groups):
+                continue
+        out.append(t_index)
     return out
 
 
