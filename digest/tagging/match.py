@@ -223,7 +223,8 @@ def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_H
                 field_index: int) -> list[_Hit]:
     """A hit ``(slot, reason, start, end)`` where every concept of ``combo`` shares a window."""
     for needed in combo.anywhere:
-        if not scanned.hits("concepts", needed, 0) and not scanned.hits("concepts", needed, 1):
+        if not any(not _inside(spans[f], h[2], h[3])
+                   for f in (0, 1) for h in scanned.hits("concepts", needed, f)):
             return []
     lists = [scanned.hits("concepts", c, field_index) for c in combo.concepts]
     if not all(lists):
@@ -286,6 +287,7 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation
     supporting_slots, gated, lead_headline = rules.supporting, rules.gated, scoring.lead_headline
     in_title = in_lead = headline = core = False
     first_body = last_body = -1
+    first_combo = len(rules.term_names) - len(rules.combos)
     for field_index in (0, 1):
         term_hits = scanned.hits("terms", t_index, field_index)
         for combo in rules.combos:
@@ -301,22 +303,27 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation
         text = texts[field_index]
         cover_end = last_end = -1
         for slot, name, start, end in term_hits:
-            if screened and not kept(field_index, start, end):
+            if slot >= first_combo:  # a combo spans its words; it hides no term inside
+                counts[(slot, field_index)] += 1
+                alias_counts[(slot, name, field_index)] += 1
+                core = core or slot not in supporting_slots
+            elif screened and not kept(field_index, start, end):
                 continue
-            if end <= cover_end:
+            elif end <= cover_end:
                 continue
-            cover_end = end
-            if slot in vetoed or (slot in gated and slot not in context_ok):
-                dropped.add(rules.term_names[slot])
-                continue
-            if last_end >= 0 and _bracketed(text, last_end, start):
-                last_end = end  # "国際移住機関(IOM)": the short form is the same mention
-                continue
-            last_end = end
-            counts[(slot, field_index)] += 1
-            alias_counts[(slot, name, field_index)] += 1
+            else:
+                cover_end = end
+                if slot in vetoed or (slot in gated and slot not in context_ok):
+                    dropped.add(rules.term_names[slot])
+                    continue
+                if last_end >= 0 and _bracketed(text, last_end, start):
+                    last_end = end  # "国際移住機関(IOM)": the short form is the same mention
+                    continue
+                last_end = end
+                counts[(slot, field_index)] += 1
+                alias_counts[(slot, name, field_index)] += 1
+                core = core or slot not in supporting_slots
             supporting = slot in supporting_slots
-            core = core or not supporting
             if field_index == 0:
                 in_title = True
                 headline = headline or not supporting
