@@ -94,17 +94,17 @@ def _read_text(text: str) -> str:
 
 
 def _find_article(app: AppContext, wanted: str) -> ExportRow:
-    """A stored article by id or by (canonical) URL; ConfigError naming it when absent."""
-    url = canonicalize_url(wanted) if not wanted.isdigit() else None
+    """A stored article by id or by (canonical) URL; a usage error naming it when absent."""
+    url = None if wanted.isdigit() else canonicalize_url(wanted)
     if not wanted.isdigit() and url is None:
-        raise ConfigError(f"--article {wanted}: not an article id or an http(s) URL; "
-                          "see `migwatch export` for ids")
+        raise click.BadParameter(f"{wanted!r} is not an article id or an http(s) URL; "
+                                 "see `migwatch export` for ids", param_hint="--article")
     with app.sessions() as session:
         for row in export_articles(session):
             if (url is None and row.id == int(wanted)) or (url and row.canonical_url == url):
                 return row
-    raise ConfigError(f"--article {wanted}: no stored article with this id or URL; "
-                      "see `migwatch export` for ids")
+    raise click.BadParameter(f"no stored article with id or URL {wanted!r}; "
+                             "see `migwatch export` for ids", param_hint="--article")
 
 
 @themes.command("test")
