@@ -307,9 +307,7 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation
                 counts[(slot, field_index)] += 1
                 alias_counts[(slot, name, field_index)] += 1
                 core = core or slot not in supporting_slots
-            elif screened and not kept(field_index, start, end):
-                continue
-            elif end <= cover_end:
+            elif end <= cover_end or (screened and not kept(field_index, start, end)):
                 continue
             else:
                 cover_end = end

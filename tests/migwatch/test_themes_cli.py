@@ -154,7 +154,7 @@ def test_themes_test_json_gives_every_theme_with_reasons(tmp_path: Path) -> None
     funding = next(t for t in data["themes"] if t["theme"] == "funding")
     assert funding["match"] is True
     assert any(r["term"].startswith("funding cut: ") for r in funding["reasons"])
-    assert [t["theme"] for t in data["themes"]][0] == "iom"
+    assert data["themes"][0]["theme"] == "iom"
 
 
 def test_themes_test_explains_a_stored_article_by_id_or_url(tmp_path: Path) -> None:
