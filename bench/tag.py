@@ -76,18 +76,18 @@ def main() -> int:
     best_tag = best_floor = float("inf")
     tagged = hits = 0
     for _ in range(args.rounds):
-        started = time.perf_counter()
+        started = time.process_time()
         results = tag_articles(articles, themes)
-        best_tag = min(best_tag, time.perf_counter() - started)
+        best_tag = min(best_tag, time.process_time() - started)
         tagged = sum(bool(r) for r in results)
-        started = time.perf_counter()
+        started = time.process_time()
         hits = 0
         for title, text in folded:
             for _hit in auto.iter(title):
                 hits += 1
             for _hit in auto.iter(text):
                 hits += 1
-        best_floor = min(best_floor, time.perf_counter() - started)
+        best_floor = min(best_floor, time.process_time() - started)
     rate, floor = len(articles) / best_tag, len(articles) / best_floor
     avg = sum(len(t) for _, t in articles) / len(articles)
     ratio = best_tag / best_floor

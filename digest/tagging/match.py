@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from config.themes import ScoringConfig
@@ -123,6 +124,28 @@ class Scanned:
     buckets: list[list[_Hit]]
     layout: dict[str, int]
     n_themes: int
+    _ends: dict[int, list[int]] = field(default_factory=dict)
+    _by_sentence: dict[tuple[int, int], dict[int, _Hit]] = field(default_factory=dict)
+
+    def sentence_ends(self, field_index: int) -> list[int]:
+        """Where the sentences of a field end (computed once, when a combo needs it)."""
+        ends = self._ends.get(field_index)
+        if ends is None:
+            text = self.title if field_index == 0 else self.body
+            ends = self._ends[field_index] = [m.start() for m in SENTENCE_END.finditer(text)]
+        return ends
+
+    def by_sentence(self, concept: int, field_index: int) -> dict[int, _Hit]:
+        """A concept's first hit in each sentence of a field (shared by every theme)."""
+        key = (concept, field_index)
+        found = self._by_sentence.get(key)
+        if found is None:
+            ends = self.sentence_ends(field_index)
+            found = {}
+            for hit in self.hits("concepts", concept, field_index):
+                found.setdefault(bisect_right(ends, hit[2]), hit)
+            self._by_sentence[key] = found
+        return found
 
     def text(self, field_name: str) -> str:
         """The normalised text of ``field_name``."""
@@ -212,21 +235,22 @@ def _same_sentence(text: str, spans: list[_Hit], start: int, end: int) -> str | 
     return None
 
 
-def _near(text: str, a: _Hit, b: _Hit, within: int) -> bool:
-    low, high = min(a[2], b[2]), max(a[3], b[3])
-    if within:
-        return high - low <= within
-    return SENTENCE_END.search(text, low, high) is None
-
-
 def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_Hit]],
                 field_index: int) -> list[_Hit]:
     """A hit ``(slot, reason, start, end)`` where every concept of ``combo`` shares a window."""
+    concepts = scanned.layout["concepts"]
+    buckets = scanned.buckets
     for needed in combo.anywhere:
-        if not any(not _inside(spans[f], h[2], h[3])
-                   for f in (0, 1) for h in scanned.hits("concepts", needed, f)):
+        bucket = 2 * (concepts + needed)
+        title_hits, body_hits = buckets[bucket], buckets[bucket + 1]
+        if not title_hits and not body_hits:
             return []
-    lists = [scanned.hits("concepts", c, field_index) for c in combo.concepts]
+        if (spans[0] or spans[1]) and not any(
+            not _inside(spans[f], h[2], h[3])
+            for f, hits in ((0, title_hits), (1, body_hits)) for h in hits
+        ):
+            return []
+    lists = [buckets[2 * (concepts + c) + field_index] for c in combo.concepts]
     if not all(lists):
         return []
     field_spans = spans[field_index]
@@ -234,18 +258,35 @@ def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_H
         lists = [[h for h in hits if not _inside(field_spans, h[2], h[3])] for hits in lists]
         if not all(lists):
             return []
-    text = scanned.title if field_index == 0 else scanned.body
-    for anchor in lists[0]:
-        words = [anchor]
-        for others in lists[1:]:
-            near = next((h for h in others if _near(text, anchor, h, combo.within)), None)
-            if near is None:
-                break
-            words.append(near)
+    words: list[_Hit] | None = None
+    if not combo.within:  # one sentence: look sentences up instead of searching between hits
+        if field_spans:
+            ends = scanned.sentence_ends(field_index)
+            maps = [{bisect_right(ends, h[2]): h for h in reversed(hits)} for hits in lists]
         else:
-            name = f"{combo.name}: {' + '.join(str(w[1]) for w in words)}"
-            return [(combo.slot, name, min(w[2] for w in words), max(w[3] for w in words))]
-    return []
+            maps = [scanned.by_sentence(c, field_index) for c in combo.concepts]
+        common = set(maps[0]).intersection(*maps[1:])
+        if common:
+            sentence = min(common)
+            words = [m[sentence] for m in maps]
+    else:
+        within = combo.within
+        for anchor in lists[0]:
+            a_start, a_end = anchor[2], anchor[3]
+            found = [anchor]
+            for others in lists[1:]:
+                near = next((h for h in others
+                             if max(a_end, h[3]) - min(a_start, h[2]) <= within), None)
+                if near is None:
+                    break
+                found.append(near)
+            else:
+                words = found
+                break
+    if words is None:
+        return []
+    name = f"{combo.name}: {' + '.join(str(w[1]) for w in words)}"
+    return [(combo.slot, name, min(w[2] for w in words), max(w[3] for w in words))]
 
 
 def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation:
