@@ -289,11 +289,19 @@ def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_H
     return [(combo.slot, name, min(w[2] for w in words), max(w[3] for w in words))]
 
 
-def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation:
-    """What theme ``t_index``'s rules make of one scanned article (dominance aside)."""
+def decide(t_index: int, themes: ThemeSet, scanned: Scanned, *,
+           brief: bool = False) -> ThemeExplanation | None:
+    """What theme ``t_index``'s rules make of one scanned article (dominance aside).
+
+    With ``brief`` (tagging, not explaining) a theme that does not match gives None, so
+    its reasons are never assembled.
+    """
     theme: CompiledTheme = themes.themes[t_index]
     rules: Rules = themes.rules[t_index]
     scoring: ScoringConfig = themes.scoring
+    buckets, layout = scanned.buckets, scanned.layout
+    term_bucket, side_bucket = 2 * (layout["terms"] + t_index), 2 * (layout["sides"] + t_index)
+    concept_bucket = 2 * layout["concepts"]
     spans = (scanned.spans("exclude", t_index, 0), scanned.spans("exclude", t_index, 1))
     asides = (scanned.spans("asides", t_index, 0), scanned.spans("asides", t_index, 1))
     texts = (scanned.title, scanned.body)
@@ -314,7 +322,7 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation
     vetoed: set[int] = set()
     for field_index in (0, 1):
         screened = bool(spans[field_index] or asides[field_index])
-        for role, slot, start, end in scanned.hits("sides", t_index, field_index):
+        for role, slot, start, end in buckets[side_bucket + field_index]:
             target = groups_hit if role == REQUIRE else context_ok if role == CONTEXT else vetoed
             if slot in target:
                 continue  # one hit per group or term is all that is needed
@@ -330,11 +338,12 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation
     first_body = last_body = -1
     first_combo = len(rules.term_names) - len(rules.combos)
     for field_index in (0, 1):
-        term_hits = scanned.hits("terms", t_index, field_index)
+        term_hits = buckets[term_bucket + field_index]
         for combo in rules.combos:
-            found = _combo_hits(combo, scanned, spans, field_index)
-            if found:
-                term_hits = term_hits + found
+            if all(buckets[concept_bucket + 2 * c + field_index] for c in combo.concepts):
+                found = _combo_hits(combo, scanned, spans, field_index)
+                if found:
+                    term_hits = term_hits + found
         if not term_hits:
             continue
         # Longest match wins: a hit inside a longer hit of the same theme in the same field
@@ -383,23 +392,26 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned) -> ThemeExplanation
         score += points
         if slot not in supporting_slots:
             core_score += points
-    ranked = sorted(
-        alias_counts.items(),
-        key=lambda kv: (kv[0][2], -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
-    )
-    reasons = tuple(Reason(name, FIELDS[f], count) for (_s, name, f), count in ranked)
+    has_reasons = bool(alias_counts)
     missing = tuple(g for i, g in enumerate(rules.groups) if i not in groups_hit)
     score = round(score, 3)
     threshold = rules.threshold
     if not body and scanned.title:
         threshold = round(threshold * scoring.title_only, 3)
-    only_supporting = bool(reasons) and not core
-    is_match = bool(reasons) and not missing and not only_supporting and score >= threshold
+    only_supporting = has_reasons and not core
+    is_match = has_reasons and not missing and not only_supporting and score >= threshold
     passing = False
     if is_match and scoring.spread and not (in_title or in_lead):
         # Body hits outside the lead must at least span two sentences.
         passing = SENTENCE_END.search(body, first_body, last_body) is None
         is_match = not passing
+    if brief and not is_match:
+        return None
+    ranked = sorted(
+        alias_counts.items(),
+        key=lambda kv: (kv[0][2], -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
+    )
+    reasons = tuple(Reason(name, FIELDS[f], count) for (_s, name, f), count in ranked)
     return ThemeExplanation(
         theme_id=theme.id,
         is_match=is_match,
@@ -460,8 +472,8 @@ def tag_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeMatch, ..
     scanned = scan(title, text, themes)
     results = []
     for t_index in candidates(themes, scanned):
-        result = decide(t_index, themes, scanned)
-        if result.is_match:
+        result = decide(t_index, themes, scanned, brief=True)
+        if result is not None:
             results.append(result)
     top = max((r.score for r in results), default=0.0)
     dominance = themes.scoring.dominance
@@ -480,7 +492,8 @@ def tag_articles(
 
 def explain_scanned(themes: ThemeSet, scanned: Scanned) -> tuple[ThemeExplanation, ...]:
     """Every theme's decision for a scanned article, with dominance applied."""
-    results = [decide(t_index, themes, scanned) for t_index in range(len(themes.themes))]
+    results = [r for t_index in range(len(themes.themes))
+               if (r := decide(t_index, themes, scanned)) is not None]
     top = max((r.score for r in results if r.is_match), default=0.0)
     dominance = themes.scoring.dominance
     return tuple(
