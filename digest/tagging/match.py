@@ -440,30 +440,42 @@ def dominated(result: ThemeExplanation, top: float, dominance: float) -> bool:
 
 
 def candidates(themes: ThemeSet, scanned: Scanned) -> list[int]:
-    """Themes that could match: every group has a hit, and a core term or a combo may count.
+    """Themes that could match, by a cheap upper bound on what :func:`decide` would find.
 
-    A cheap upper bound (exclusions are not looked at): the others cannot match, so
-    :func:`tag_article` does not decide them.
+    Every requirement group needs a hit, and the score the hits could at most earn (each
+    slot's hits counted in full, in the lead, with every combo whose concepts are in the
+    article) must reach the threshold.  Exclusions, contexts and positions only lower a
+    score, so a theme left out here cannot match and :func:`tag_article` does not decide it.
     """
     out = []
+    buckets, layout = scanned.buckets, scanned.layout
+    concept_bucket = 2 * layout["concepts"]
+    title_only = not scanned.body
     for t_index, rules in enumerate(themes.rules):
-        supporting = rules.supporting
-        has_core = any(
-            h[0] not in supporting
-            for f in (0, 1) for h in scanned.hits("terms", t_index, f)
-        ) or any(
-            all(scanned.hits("concepts", c, 0) or scanned.hits("concepts", c, 1)
-                for c in combo.concepts)
-            for combo in rules.combos
-        )
-        if not has_core:
+        term_bucket = 2 * (layout["terms"] + t_index)
+        title_hits, body_hits = buckets[term_bucket], buckets[term_bucket + 1]
+        combos = [c for c in rules.combos
+                  if all(buckets[concept_bucket + 2 * k] or buckets[concept_bucket + 2 * k + 1]
+                         for k in c.concepts)]
+        if not title_hits and not body_hits and not combos:
             continue
         if rules.groups:
-            groups = {h[1] for f in (0, 1) for h in scanned.hits("sides", t_index, f)
-                      if h[0] == REQUIRE}
+            side_bucket = 2 * (layout["sides"] + t_index)
+            groups = {h[1] for f in (0, 1) for h in buckets[side_bucket + f] if h[0] == REQUIRE}
             if len(groups) < len(rules.groups):
                 continue
-        out.append(t_index)
+        weights, bound = rules.term_weights, 0.0
+        for field_weight, hits in ((rules.weights[0], title_hits), (rules.weights[1], body_hits)):
+            if hits:
+                counts: dict[int, int] = {}
+                for hit in hits:
+                    counts[hit[0]] = counts.get(hit[0], 0) + 1
+                bound += field_weight * sum(weights[slot] * _saturate(n)
+                                            for slot, n in counts.items())
+        bound += sum(weights[c.slot] for c in combos) * sum(rules.weights)
+        threshold = rules.threshold * (themes.scoring.title_only if title_only else 1.0)
+        if bound + 1e-9 >= round(threshold, 3):
+            out.append(t_index)
     return out
 
 
