@@ -346,3 +346,19 @@ def test_the_theme_set_offers_each_themes_terms_and_aliases() -> None:
     aliases = THEMES.aliases("iom")
     assert "国際移住機関" in aliases and "国連移住機関" in aliases["国際移住機関"]
     assert THEMES.index_of("funding") == 8
+
+
+def test_news_register_set_scores_above_its_floors_with_no_look_alike_tagged() -> None:
+    report_mod = _load_report_module()
+    items = report_mod.read_items([ROOT / "bench" / "data" / "themes_news.jsonl"])  # type: ignore[attr-defined]
+    assert len(items) >= 280
+    headlines = [item for item in items if not item["text"]]
+    assert len(headlines) >= 150
+    report = report_mod.evaluate(items, THEMES)  # type: ignore[attr-defined]
+    for lang in ("ja", "en"):
+        micro = report.micro(lang)
+        assert micro.precision >= 0.95, (lang, micro)
+        assert micro.recall >= 0.85, (lang, micro)
+    for item in items:
+        if not item["themes"]:
+            assert _ids(str(item["title"]), str(item["text"])) == set(), item["id"]
