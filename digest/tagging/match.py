@@ -236,6 +236,35 @@ def _same_sentence(text: str, spans: list[_Hit], start: int, end: int) -> str | 
     return None
 
 
+def _window(combo: Combo, scanned: Scanned, lists: list[list[_Hit]], field_index: int,
+            shared: bool) -> list[_Hit] | None:
+    """One hit of each concept inside one window, or None (``shared``: the lists are whole)."""
+    if not combo.within:  # one sentence: look sentences up instead of searching between hits
+        if shared:
+            maps = [scanned.by_sentence(c, field_index) for c in combo.concepts]
+        else:
+            ends = scanned.sentence_ends(field_index)
+            maps = [{bisect_right(ends, h[2]): h for h in reversed(hits)} for hits in lists]
+        common = set(maps[0]).intersection(*maps[1:])
+        if not common:
+            return None
+        sentence = min(common)
+        return [m[sentence] for m in maps]
+    within = combo.within
+    for anchor in lists[0]:
+        a_start, a_end = anchor[2], anchor[3]
+        found = [anchor]
+        for others in lists[1:]:
+            near = next((h for h in others
+                         if max(a_end, h[3]) - min(a_start, h[2]) <= within), None)
+            if near is None:
+                break
+            found.append(near)
+        else:
+            return found
+    return None
+
+
 def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_Hit]],
                 field_index: int) -> list[_Hit]:
     """A hit ``(slot, reason, start, end)`` where every concept of ``combo`` shares a window."""
@@ -254,36 +283,14 @@ def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_H
     lists = [buckets[2 * (concepts + c) + field_index] for c in combo.concepts]
     if not all(lists):
         return []
+    words = _window(combo, scanned, lists, field_index, shared=True)
     field_spans = spans[field_index]
-    if field_spans:
+    if words is not None and field_spans and any(
+        _inside(field_spans, w[2], w[3]) for w in words
+    ):
+        # A word of the window is inside an exclusion: look again without excluded hits.
         lists = [[h for h in hits if not _inside(field_spans, h[2], h[3])] for hits in lists]
-        if not all(lists):
-            return []
-    words: list[_Hit] | None = None
-    if not combo.within:  # one sentence: look sentences up instead of searching between hits
-        if field_spans:
-            ends = scanned.sentence_ends(field_index)
-            maps = [{bisect_right(ends, h[2]): h for h in reversed(hits)} for hits in lists]
-        else:
-            maps = [scanned.by_sentence(c, field_index) for c in combo.concepts]
-        common = set(maps[0]).intersection(*maps[1:])
-        if common:
-            sentence = min(common)
-            words = [m[sentence] for m in maps]
-    else:
-        within = combo.within
-        for anchor in lists[0]:
-            a_start, a_end = anchor[2], anchor[3]
-            found = [anchor]
-            for others in lists[1:]:
-                near = next((h for h in others
-                             if max(a_end, h[3]) - min(a_start, h[2]) <= within), None)
-                if near is None:
-                    break
-                found.append(near)
-            else:
-                words = found
-                break
+        words = _window(combo, scanned, lists, field_index, shared=False) if all(lists) else None
     if words is None:
         return []
     name = f"{combo.name}: {' + '.join(str(w[1]) for w in words)}"
