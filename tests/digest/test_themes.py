@@ -362,3 +362,17 @@ def test_news_register_set_scores_above_its_floors_with_no_look_alike_tagged() -
     for item in items:
         if not item["themes"]:
             assert _ids(str(item["title"]), str(item["text"])) == set(), item["id"]
+
+
+@pytest.mark.parametrize("title", [
+    "International Organization for MigrationIOM opens office in Chad",
+    "UN MigrationIOM opens office in Chad",
+    "The United Nations' migration arm opens office in Chad",
+    "U.N. agency for migration opens office in Chad",
+    "国連IOM、チャドに事務所",
+    "国連国際移住機関がチャドに事務所",
+    "IOM国際移住機関がチャドに事務所",
+    "ＩＯＭ（国際移住機関）がチャドに事務所",
+])
+def test_the_un_migration_agency_under_its_names_spellings_and_glued_acronyms(title: str) -> None:
+    assert "iom" in _ids(title, "")
