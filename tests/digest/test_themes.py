@@ -376,3 +376,15 @@ def test_news_register_set_scores_above_its_floors_with_no_look_alike_tagged() -
 ])
 def test_the_un_migration_agency_under_its_names_spellings_and_glued_acronyms(title: str) -> None:
     assert "iom" in _ids(title, "")
+
+
+@pytest.mark.parametrize(("title", "text", "themes"), [
+    ("IOM report: climate change is driving people from their land", "GENEVA — A report published on Tuesday by the International Organization for Migration says droughts and floods are forcing more rural families to move to cities, and that climate-driven migration will grow.", {"iom","drivers"}),
+    ("Refugee families torn apart by new rules", "Refugees granted protection in Austria will have to wait three years before their spouses and children can join them, under a law passed on Wednesday.", {"family","refugees"}),
+    ("IOM and city co-host forum on foreign residents", "HAMAMATSU — The International Organization for Migration and Hamamatsu city held a forum on Saturday on how foreign residents can take part in local life.", {"forums","iom","integration"}),
+    ("気候変動と移住に関するIOMの報告書", "国際移住機関(IOM)は、干ばつや洪水などの気候変動の影響で、農村から都市への移住が増えているとする報告書を公表した。", {"iom","drivers"}),
+    ("難民の家族、離れ離れに 新制度で", "新たな規則により、難民として保護された人が配偶者や子どもを呼び寄せるまで3年待たなければならなくなった。", {"family","refugees"}),
+]
+)
+def test_co_themes_are_kept_beside_the_main_theme(title: str, text: str, themes: set[str]) -> None:
+    assert themes <= _ids(title, text)
