@@ -7,7 +7,8 @@ once.  In the same run it measures the floor: ONE pyahocorasick pass over the sa
 already NFKC-folded and lower-cased, with every phrase of ``themes.yaml`` (the keys of the
 tagger's own automaton), consuming every hit.  Rounds alternate tagger and floor and the
 best of each is kept, so load on a shared machine hits both alike.  Prints articles per
-second for both and the ratio; exits 1 when the ratio is above ``--max-ratio`` (default 2).
+second for both and the ratio against the target of 2; with ``--max-ratio X`` it exits 1
+when the ratio is above X (``make bench`` prints figures and asserts nothing).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--max-ratio", type=float, default=2.0)
+    parser.add_argument("--max-ratio", type=float, default=None)
     args = parser.parse_args()
     themes_file = ROOT / "config" / "themes.yaml"
     themes = compile_themes(load_themes(themes_file))
@@ -95,8 +96,8 @@ def main() -> int:
     print(f"tagger: {rate:8.0f} articles/s on one core ({tagged} with a theme)")
     print(f"floor:  {floor:8.0f} articles/s (one automaton pass over folded text, "
           f"{hits / len(articles):.0f} hits/article)")
-    print(f"ratio:  {ratio:.2f} (target <= {args.max_ratio:g})")
-    return 0 if ratio <= args.max_ratio else 1
+    print(f"ratio:  {ratio:.2f} (target <= 2)")
+    return 0 if args.max_ratio is None or ratio <= args.max_ratio else 1
 
 
 if __name__ == "__main__":
