@@ -13,7 +13,8 @@ from typing import Any
 
 from config.i18n import gettext
 from digest.tagging.compile import ThemeSet
-from digest.tagging.match import ThemeExplanation, explain_scanned, scan
+from digest.tagging.match import ThemeExplanation, explain_scanned
+from digest.tagging.scan import scan
 
 
 def explain_article(title: str, text: str, themes: ThemeSet) -> tuple[ThemeExplanation, ...]:

@@ -28,30 +28,16 @@ from __future__ import annotations
 
 import gc
 import math
-import re
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from config.themes import ScoringConfig
-from digest.tagging.compile import (
-    CONTEXT,
-    REQUIRE,
-    WORD_CHARS,
-    Combo,
-    CompiledTheme,
-    Rules,
-    ThemeSet,
-    fold,
-    normalise,
-)
+from digest.tagging.combos import combo_hits
+from digest.tagging.compile import CONTEXT, REQUIRE, Rules, ThemeSet
+from digest.tagging.scan import FIELDS, SENTENCE_END, Hit, Scanned, inside, same_sentence, scan
 
-FIELDS = ("title", "body")
 _FIELD_NAMES = {"en": {"title": "title", "body": "body"}, "ja": {"title": "見出し", "body": "本文"}}
-# Where a sentence ends: Japanese and Western full stops, ! and ?, and line breaks.
-SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s)")
 # What may stand between a name and its bracketed short form: "国際移住機関(IOM)".
 _BRACKET_GAP = frozenset(" ([「『")
 
@@ -111,103 +97,6 @@ class ThemeExplanation:
         return bool(self.reasons)
 
 
-_Hit = tuple[Any, Any, int, int]  # (slot or role, name or slot, start, end)
-_FIELD_INDEX = ((0, "title"), (1, "body"))
-
-
-@dataclass
-class Scanned:
-    """Every hit of one article in flat buckets (see ``compile.bucket_layout``)."""
-
-    title: str
-    body: str
-    lead_end: int  # body offsets below this are in the lead
-    buckets: list[list[_Hit]]
-    layout: dict[str, int]
-    n_themes: int
-    _ends: dict[int, list[int]] = field(default_factory=dict)
-    _by_sentence: dict[tuple[int, int], dict[int, _Hit]] = field(default_factory=dict)
-
-    def sentence_ends(self, field_index: int) -> list[int]:
-        """Where the sentences of a field end (computed once, when a combo needs it)."""
-        ends = self._ends.get(field_index)
-        if ends is None:
-            text = self.title if field_index == 0 else self.body
-            ends = self._ends[field_index] = [m.start() for m in SENTENCE_END.finditer(text)]
-        return ends
-
-    def by_sentence(self, concept: int, field_index: int) -> dict[int, _Hit]:
-        """A concept's first hit in each sentence of a field (shared by every theme)."""
-        key = (concept, field_index)
-        found = self._by_sentence.get(key)
-        if found is None:
-            ends = self.sentence_ends(field_index)
-            found = {}
-            for hit in self.hits("concepts", concept, field_index):
-                found.setdefault(bisect_right(ends, hit[2]), hit)
-            self._by_sentence[key] = found
-        return found
-
-    def text(self, field_name: str) -> str:
-        """The normalised text of ``field_name``."""
-        return self.title if field_name == "title" else self.body
-
-    def hits(self, kind: str, key: int, field_index: int) -> list[_Hit]:
-        """The hits of one bucket: ``kind`` terms/sides/concepts/exclude/asides."""
-        return self.buckets[2 * (self.layout[kind] + key) + field_index]
-
-    def spans(self, kind: str, t_index: int, field_index: int) -> list[_Hit]:
-        """Exclusion or aside spans for a theme: its own and the global ones."""
-        own = self.hits(kind, t_index, field_index)
-        shared = self.hits(kind, self.n_themes, field_index)
-        return own + shared if own and shared else own or shared
-
-
-def _lead_end(body: str, limit: int) -> int:
-    """End of the lead: the body's first paragraph, at most ``limit`` characters."""
-    if limit <= 0:
-        return 0
-    start = len(body) - len(body.lstrip())
-    newline = body.find("\n", start)
-    end = len(body) if newline < 0 else newline
-    return min(end, start + limit)
-
-
-def scan(title: str, text: str, themes: ThemeSet) -> Scanned:
-    """One automaton pass per folded field; every hit appended to its bucket."""
-    layout = themes.layout
-    buckets: list[list[_Hit]] = [[] for _ in range(2 * layout["size"])]
-    fields = (normalise(title) if title else "", normalise(text) if text else "")
-    iterate = themes.automaton.iter
-    word = WORD_CHARS
-    for field_index, norm in enumerate(fields):
-        if not norm:
-            continue
-        lowered = fold(norm)
-        size = len(norm)
-        for end_index, entries in iterate(lowered):
-            end = end_index + 1
-            for length, left, right, exact, uses in entries:
-                start = end - length
-                if left and start and lowered[start - 1] in word:
-                    continue
-                if right and end < size and lowered[end] in word:
-                    continue
-                if exact is not None and norm[start:end] != exact:
-                    continue
-                for bucket, (first, second) in uses:
-                    buckets[bucket + field_index].append((first, second, start, end))
-        for regex, names in themes.regexes:
-            for match in regex.finditer(norm):
-                if match.lastgroup is None or match.end() <= match.start():
-                    continue
-                for bucket, (first, second) in names[match.lastgroup]:
-                    buckets[bucket + field_index].append(
-                        (first, second, match.start(), match.end()))
-    return Scanned(fields[0], fields[1], _lead_end(fields[1], themes.scoring.lead),
-                   buckets, layout, len(themes.themes))
-
-
 def _saturate(count: int) -> float:
     return 1.0 + math.log2(count) / 2.0
 
@@ -220,81 +109,125 @@ def _bracketed(text: str, previous_end: int, start: int) -> bool:
     return all(c in _BRACKET_GAP for c in text[previous_end:start])
 
 
-def _inside(spans: list[_Hit], start: int, end: int) -> str | None:
-    for _k, name, s_start, s_end in spans:
-        if s_start < end and start < s_end:
-            return str(name)
-    return None
+class _Screen:
+    """One theme's exclusions and asides on one article: which hits still count."""
+
+    def __init__(self, scanned: Scanned, t_index: int) -> None:
+        self.spans = (scanned.spans("exclude", t_index, 0), scanned.spans("exclude", t_index, 1))
+        self.asides = (scanned.spans("asides", t_index, 0), scanned.spans("asides", t_index, 1))
+        self.texts = (scanned.title, scanned.body)
+        self.screened = (bool(self.spans[0] or self.asides[0]),
+                         bool(self.spans[1] or self.asides[1]))
+        self.fired: dict[tuple[str, str], int] = defaultdict(int)
+
+    def kept(self, field_index: int, start: int, end: int) -> bool:
+        """True unless the hit is inside an exclusion or shares a sentence with an aside."""
+        field_spans, field_asides = self.spans[field_index], self.asides[field_index]
+        name = inside(field_spans, start, end) if field_spans else None
+        if name is None and field_asides:
+            name = same_sentence(self.texts[field_index], field_asides, start, end)
+        if name is None:
+            return True
+        self.fired[(name, FIELDS[field_index])] += 1
+        return False
 
 
-def _same_sentence(text: str, spans: list[_Hit], start: int, end: int) -> str | None:
-    """The span in ``spans`` that shares a sentence with ``text[start:end]``, if any."""
-    for _k, name, s_start, s_end in spans:
-        low, high = min(start, s_start), max(end, s_end)
-        if SENTENCE_END.search(text, low, high) is None:
-            return str(name)
-    return None
+def _sides(scanned: Scanned, t_index: int,
+           screen: _Screen) -> tuple[set[int], set[int], set[int]]:
+    """Requirement groups with a hit, terms whose context is present, terms vetoed."""
+    groups_hit: set[int] = set()
+    context_ok: set[int] = set()
+    vetoed: set[int] = set()
+    side_bucket = 2 * (scanned.layout["sides"] + t_index)
+    for field_index in (0, 1):
+        screened = screen.screened[field_index]
+        for role, slot, start, end in scanned.buckets[side_bucket + field_index]:
+            target = groups_hit if role == REQUIRE else context_ok if role == CONTEXT else vetoed
+            if slot in target:
+                continue  # one hit per group or term is all that is needed
+            if not screened or screen.kept(field_index, start, end):
+                target.add(slot)
+    return groups_hit, context_ok, vetoed
 
 
-def _window(combo: Combo, scanned: Scanned, lists: list[list[_Hit]], field_index: int,
-            shared: bool) -> list[_Hit] | None:
-    """One hit of each concept inside one window, or None (``shared``: the lists are whole)."""
-    if not combo.within:  # one sentence: look sentences up instead of searching between hits
-        if shared:
-            maps = [scanned.by_sentence(c, field_index) for c in combo.concepts]
-        else:
-            ends = scanned.sentence_ends(field_index)
-            maps = [{bisect_right(ends, h[2]): h for h in reversed(hits)} for hits in lists]
-        common = set(maps[0]).intersection(*maps[1:])
-        if not common:
-            return None
-        sentence = min(common)
-        return [m[sentence] for m in maps]
-    within = combo.within
-    for anchor in lists[0]:
-        a_start, a_end = anchor[2], anchor[3]
-        found = [anchor]
-        for others in lists[1:]:
-            near = next((h for h in others
-                         if max(a_end, h[3]) - min(a_start, h[2]) <= within), None)
-            if near is None:
-                break
-            found.append(near)
-        else:
-            return found
-    return None
+@dataclass
+class _Tally:
+    """What the counted term and combo hits of one theme add up to."""
+
+    counts: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    alias_counts: dict[tuple[int, str, int], int] = field(
+        default_factory=lambda: defaultdict(int))
+    dropped: set[str] = field(default_factory=set)
+    position: dict[int, float] = field(default_factory=dict)  # body slot -> first position
+    in_title: bool = False
+    in_lead: bool = False
+    headline: bool = False
+    core: bool = False
+    first_body: int = -1
+    last_body: int = -1
 
 
-def _combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[_Hit], list[_Hit]],
-                field_index: int) -> list[_Hit]:
-    """A hit ``(slot, reason, start, end)`` where every concept of ``combo`` shares a window."""
-    concepts = scanned.layout["concepts"]
+def _field_hits(t_index: int, rules: Rules, scanned: Scanned, screen: _Screen,
+                field_index: int) -> list[Hit]:
+    """A theme's term hits in one field with its combo hits, in text order, longest first."""
     buckets = scanned.buckets
-    for needed in combo.anywhere:
-        bucket = 2 * (concepts + needed)
-        title_hits, body_hits = buckets[bucket], buckets[bucket + 1]
-        if not title_hits and not body_hits:
-            return []
-        if (spans[0] or spans[1]) and not any(
-            not _inside(spans[f], h[2], h[3])
-            for f, hits in ((0, title_hits), (1, body_hits)) for h in hits
-        ):
-            return []
-    lists = [buckets[2 * (concepts + c) + field_index] for c in combo.concepts]
-    if not all(lists):
-        return []
-    words = _window(combo, scanned, lists, field_index, shared=True)
-    field_spans = spans[field_index]
-    if words is not None and field_spans and any(
-        _inside(field_spans, w[2], w[3]) for w in words
-    ):
-        # A word of the window is inside an exclusion: look again without excluded hits.
-        lists = [[h for h in hits if not _inside(field_spans, h[2], h[3])] for hits in lists]
-        words = _window(combo, scanned, lists, field_index, shared=False) if all(lists) else None
-    if words is None:
-        return []
-    name = f"{combo.name}: {' + '.join(str(w[1]) for w in words)}"
-    return [(combo.slot, name, min(w[2] for w in words), max(w[3] for w in words))]
+    concept_bucket = 2 * scanned.layout["concepts"]
+    term_hits = buckets[2 * (scanned.layout["terms"] + t_index) + field_index]
+    for combo in rules.combos:
+        if all(buckets[concept_bucket + 2 * c + field_index] for c in combo.concepts):
+            found = combo_hits(combo, scanned, screen.spans, field_index)
+            if found:
+                term_hits = term_hits + found
+    # Longest match wins: a hit inside a longer hit of the same theme in the same field
+    # ("難民" inside "難民認定", "displaced" inside "displaced families") is not counted.
+    return sorted(term_hits, key=lambda h: (h[2], -h[3])) if term_hits else term_hits
+
+
+def _tally(t_index: int, themes: ThemeSet, scanned: Scanned, screen: _Screen,
+           context_ok: set[int], vetoed: set[int]) -> _Tally:
+    """Count a theme's hits: covered, excluded, gated and bracketed ones left out."""
+    rules, scoring = themes.rules[t_index], themes.scoring
+    tally = _Tally()
+    counts, alias_counts, position = tally.counts, tally.alias_counts, tally.position
+    body, lead_end, late = scanned.body, scanned.lead_end, scoring.late
+    supporting_slots, gated, lead_headline = rules.supporting, rules.gated, scoring.lead_headline
+    first_combo = len(rules.term_names) - len(rules.combos)
+    for field_index in (0, 1):
+        screened = screen.screened[field_index]
+        text = screen.texts[field_index]
+        cover_end = last_end = -1
+        for slot, name, start, end in _field_hits(t_index, rules, scanned, screen, field_index):
+            if slot >= first_combo:  # a combo spans its words; it hides no term inside
+                pass
+            elif end <= cover_end or (screened and not screen.kept(field_index, start, end)):
+                continue
+            else:
+                cover_end = end
+                if slot in vetoed or (slot in gated and slot not in context_ok):
+                    tally.dropped.add(rules.term_names[slot])
+                    continue
+                if last_end >= 0 and _bracketed(text, last_end, start):
+                    last_end = end  # "国際移住機関(IOM)": the short form is the same mention
+                    continue
+                last_end = end
+            counts[(slot, field_index)] += 1
+            alias_counts[(slot, name, field_index)] += 1
+            supporting = slot in supporting_slots
+            tally.core = tally.core or not supporting
+            if field_index == 0:
+                tally.in_title = True
+                tally.headline = tally.headline or not supporting
+                continue
+            if tally.first_body < 0:
+                tally.first_body = start
+            tally.last_body = start
+            if start < lead_end:
+                tally.in_lead = True
+                tally.headline = tally.headline or (lead_headline and not supporting)
+                position.setdefault(slot, 1.0)
+            elif slot not in position:
+                position[slot] = late + (1.0 - late) * (1.0 - start / len(body))
+    return tally
 
 
 def decide(t_index: int, themes: ThemeSet, scanned: Scanned, *,
@@ -304,134 +237,50 @@ def decide(t_index: int, themes: ThemeSet, scanned: Scanned, *,
     With ``brief`` (tagging, not explaining) a theme that does not match gives None, so
     its reasons are never assembled.
     """
-    theme: CompiledTheme = themes.themes[t_index]
     rules: Rules = themes.rules[t_index]
     scoring: ScoringConfig = themes.scoring
-    buckets, layout = scanned.buckets, scanned.layout
-    term_bucket, side_bucket = 2 * (layout["terms"] + t_index), 2 * (layout["sides"] + t_index)
-    concept_bucket = 2 * layout["concepts"]
-    spans = (scanned.spans("exclude", t_index, 0), scanned.spans("exclude", t_index, 1))
-    asides = (scanned.spans("asides", t_index, 0), scanned.spans("asides", t_index, 1))
-    texts = (scanned.title, scanned.body)
-    fired: dict[tuple[str, str], int] = defaultdict(int)
-
-    def kept(field_index: int, start: int, end: int) -> bool:
-        field_spans = spans[field_index]
-        name = _inside(field_spans, start, end) if field_spans else None
-        if name is None and asides[field_index]:
-            name = _same_sentence(texts[field_index], asides[field_index], start, end)
-        if name is None:
-            return True
-        fired[(name, FIELDS[field_index])] += 1
-        return False
-
-    groups_hit: set[int] = set()
-    context_ok: set[int] = set()
-    vetoed: set[int] = set()
-    for field_index in (0, 1):
-        screened = bool(spans[field_index] or asides[field_index])
-        for role, slot, start, end in buckets[side_bucket + field_index]:
-            target = groups_hit if role == REQUIRE else context_ok if role == CONTEXT else vetoed
-            if slot in target:
-                continue  # one hit per group or term is all that is needed
-            if not screened or kept(field_index, start, end):
-                target.add(slot)
-    counts: dict[tuple[int, int], int] = defaultdict(int)
-    alias_counts: dict[tuple[int, str, int], int] = defaultdict(int)
-    dropped: set[str] = set()
-    position: dict[int, float] = {}  # body term -> weight of its first position
-    body, lead_end, late = scanned.body, scanned.lead_end, scoring.late
-    supporting_slots, gated, lead_headline = rules.supporting, rules.gated, scoring.lead_headline
-    in_title = in_lead = headline = core = False
-    first_body = last_body = -1
-    first_combo = len(rules.term_names) - len(rules.combos)
-    for field_index in (0, 1):
-        term_hits = buckets[term_bucket + field_index]
-        for combo in rules.combos:
-            if all(buckets[concept_bucket + 2 * c + field_index] for c in combo.concepts):
-                found = _combo_hits(combo, scanned, spans, field_index)
-                if found:
-                    term_hits = term_hits + found
-        if not term_hits:
-            continue
-        # Longest match wins: a hit inside a longer hit of the same theme in the same field
-        # ("難民" inside "難民認定", "displaced" inside "displaced families") is not counted.
-        term_hits = sorted(term_hits, key=lambda h: (h[2], -h[3]))
-        screened = bool(spans[field_index] or asides[field_index])
-        text = texts[field_index]
-        cover_end = last_end = -1
-        for slot, name, start, end in term_hits:
-            if slot >= first_combo:  # a combo spans its words; it hides no term inside
-                counts[(slot, field_index)] += 1
-                alias_counts[(slot, name, field_index)] += 1
-                core = core or slot not in supporting_slots
-            elif end <= cover_end or (screened and not kept(field_index, start, end)):
-                continue
-            else:
-                cover_end = end
-                if slot in vetoed or (slot in gated and slot not in context_ok):
-                    dropped.add(rules.term_names[slot])
-                    continue
-                if last_end >= 0 and _bracketed(text, last_end, start):
-                    last_end = end  # "国際移住機関(IOM)": the short form is the same mention
-                    continue
-                last_end = end
-                counts[(slot, field_index)] += 1
-                alias_counts[(slot, name, field_index)] += 1
-                core = core or slot not in supporting_slots
-            supporting = slot in supporting_slots
-            if field_index == 0:
-                in_title = True
-                headline = headline or not supporting
-                continue
-            if first_body < 0:
-                first_body = start
-            last_body = start
-            if start < lead_end:
-                in_lead = True
-                headline = headline or (lead_headline and not supporting)
-                position.setdefault(slot, 1.0)
-            elif slot not in position:
-                position[slot] = late + (1.0 - late) * (1.0 - start / len(body))
+    screen = _Screen(scanned, t_index)
+    groups_hit, context_ok, vetoed = _sides(scanned, t_index, screen)
+    tally = _tally(t_index, themes, scanned, screen, context_ok, vetoed)
     score = core_score = 0.0
-    for (slot, field_index), count in counts.items():
-        weight = rules.weights[0] if field_index == 0 else rules.weights[1] * position[slot]
+    for (slot, field_index), count in tally.counts.items():
+        weight = (rules.weights[0] if field_index == 0
+                  else rules.weights[1] * tally.position[slot])
         points = rules.term_weights[slot] * weight * _saturate(count)
         score += points
-        if slot not in supporting_slots:
+        if slot not in rules.supporting:
             core_score += points
-    has_reasons = bool(alias_counts)
+    has_reasons = bool(tally.alias_counts)
     missing = tuple(g for i, g in enumerate(rules.groups) if i not in groups_hit)
     score = round(score, 3)
     threshold = rules.threshold
-    if not body and scanned.title:
+    if not scanned.body and scanned.title:
         threshold = round(threshold * scoring.title_only, 3)
-    only_supporting = has_reasons and not core
+    only_supporting = has_reasons and not tally.core
     is_match = has_reasons and not missing and not only_supporting and score >= threshold
     passing = False
-    if is_match and scoring.spread and not (in_title or in_lead):
+    if is_match and scoring.spread and not (tally.in_title or tally.in_lead):
         # Body hits outside the lead must at least span two sentences.
-        passing = SENTENCE_END.search(body, first_body, last_body) is None
+        passing = SENTENCE_END.search(scanned.body, tally.first_body, tally.last_body) is None
         is_match = not passing
     if brief and not is_match:
         return None
     ranked = sorted(
-        alias_counts.items(),
+        tally.alias_counts.items(),
         key=lambda kv: (kv[0][2], -rules.term_weights[kv[0][0]] * kv[1], kv[0][1]),
     )
-    reasons = tuple(Reason(name, FIELDS[f], count) for (_s, name, f), count in ranked)
     return ThemeExplanation(
-        theme_id=theme.id,
+        theme_id=themes.themes[t_index].id,
         is_match=is_match,
         score=score,
         threshold=threshold,
-        reasons=reasons,
-        exclusions=tuple(Reason(n, f, c) for (n, f), c in sorted(fired.items())),
+        reasons=tuple(Reason(name, FIELDS[f], count) for (_s, name, f), count in ranked),
+        exclusions=tuple(Reason(n, f, c) for (n, f), c in sorted(screen.fired.items())),
         missing_groups=missing,
-        dropped_terms=tuple(sorted(dropped)),
+        dropped_terms=tuple(sorted(tally.dropped)),
         passing_mention=passing,
         only_supporting=only_supporting,
-        headline=headline,
+        headline=tally.headline,
         core_score=round(core_score, 3),
     )
 
