@@ -45,7 +45,7 @@ from digest.build import build_digest, load_theme_infos
 from digest.deliver import send_digest
 from digest.model import BuiltDigest, DeliveryReport
 from digest.periods import last_complete_week
-from digest.tagging import TagRunSummary
+from digest.tagging.store import TagRunSummary
 from migwatch.context import AppContext
 from migwatch.jobs import CollectSummary, collect, spec_of, tag
 

@@ -114,3 +114,44 @@ def test_dominance_supporting_and_asides_are_optional_and_checked(tmp_path: Path
         load_themes(path)
     assert any("scoring.dominance" in p for p in info.value.problems)
     assert any("aside #1: regex: bad regular expression" in p for p in info.value.problems)
+
+
+CONCEPTS = """\
+concepts:
+  MONEY: [funding, 資金]
+  money: [cash]
+  EMPTY: []
+themes:
+  - id: funding
+    label: {ja: 資金, en: funding}
+    description: {ja: 説明, en: about}
+    terms: [shortfall]
+    combos:
+      - name: funding cut
+        all: [MONEY, DECREASE]
+        with: [ACTOR]
+        within: sentence
+"""
+
+
+def test_concepts_and_combos_are_checked_with_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "themes.yaml"
+    path.write_text(CONCEPTS, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_themes(path)
+    text = "\n".join(info.value.problems)
+    assert f"{path}:3: concepts.money: concept names are capitals" in text
+    assert f"{path}:4: concepts.EMPTY: concept has no phrases" in text
+    assert f"{path}:12: theme funding: combo #1: all #2: unknown concept 'DECREASE'" in text
+    assert f"{path}:13: theme funding: combo #1: with #1: unknown concept 'ACTOR'" in text
+
+
+def test_shipped_combos_name_only_defined_concepts() -> None:
+    shipped = load_themes(ROOT / "config" / "themes.yaml")
+    names = set(shipped.concepts)
+    assert {"MONEY", "DECREASE", "ACTOR_AID", "FOREIGN_RESIDENT", "CHILD", "SCHOOL",
+            "LANGUAGE_SUPPORT"} <= names
+    for theme in shipped.themes:
+        for combo in theme.combos:
+            assert set(combo.all) | set(combo.with_) <= names, (theme.id, combo.name)
+    assert 0 < shipped.scoring.title_only < 1 and shipped.scoring.lead_headline
