@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import ahocorasick
+import ahocorasick  # type: ignore[import-not-found]
 from babel import Locale
 
 GAZETTEER_FILE = Path(__file__).with_name("gazetteer.tsv")
@@ -81,7 +81,8 @@ _PLAIN = re.compile(rf"(?<![\d.]){_NUMBER}")
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
                  "八": 8, "九": 9}
 _KANJI_SMALL = {"十": 10, "百": 100, "千": 1000}
-_KANJI_NUMBER = re.compile(r"[〇一二三四五六七八九十百千]+[万億兆]?(?:[〇一二三四五六七八九十百千]+[万億]?)*")
+_KANJI = "〇一二三四五六七八九十百千"
+_KANJI_NUMBER = re.compile(rf"[{_KANJI}]+[万億兆]?(?:[{_KANJI}]+[万億]?)*")
 _LATIN = re.compile(r"[0-9a-z]", re.I)
 
 

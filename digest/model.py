@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from db.digests import CandidateArticle, SightingRow, TagRow
 from db.queries import SourceHealth
@@ -177,6 +178,15 @@ class RankedDigest:
     sections: tuple[ThemeSection, ...]
     failing: tuple[SourceHealth, ...]
     silent: tuple[SourceHealth, ...]
+    highlights: tuple[RankedStory, ...] = ()
+    movers: tuple[ThemeCount, ...] = ()
+    quiet: tuple[ThemeInfo, ...] = ()
+    events: tuple[StoryCluster, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the week brought no new article at all."""
+        return self.figures.article_count == 0
 
 
 @dataclass(frozen=True)
@@ -187,6 +197,8 @@ class RenderedDigest:
     html: str
     text: str
     archive_html: str
+    preheader: str = ""
+    feed_html: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +219,14 @@ class BuiltDigest:
     article_count: int
     story_count: int
     source_count: int
+    json_path: Path | None = None
+    preheader: str = ""
+    document: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the week brought no new article."""
+        return self.article_count == 0
 
 
 @dataclass(frozen=True)
@@ -214,7 +234,7 @@ class DeliveryOutcome:
     """What happened to one recipient in one run."""
 
     recipient: str
-    status: str  # sent | failed | given-up | already-sent | dry-run
+    status: str  # sent | failed | given-up | already-sent | dry-run | skipped
     attempts: int
     error: str | None
     path: Path | None = None
