@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from digest.cluster import cluster_stories
-from digest.evidence import build_gazetteer, kanji_number, numbers
+from digest.evidence import build_gazetteer, kanji_number
 from tests.digest.fixtures.stories import candidate
 
 GAZETTEER = build_gazetteer([("技能実習", ("technical intern training",))])
