@@ -23,7 +23,8 @@ def _issue(engine: Engine, tmp_path: Path, language: str) -> tuple[dict[str, Any
         events = seed_events(session)
     built = build(engine, tmp_path, language=language)
     assert built.json_path is not None and built.json_path.name == f"2026-W48.{language}.json"
-    return json.loads(built.json_path.read_text(encoding="utf-8")), events
+    document: dict[str, Any] = json.loads(built.json_path.read_text(encoding="utf-8"))
+    return document, events
 
 
 def _event_of(document: dict[str, Any], url: str) -> dict[str, Any]:
