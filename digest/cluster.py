@@ -17,11 +17,11 @@ Two articles share an event when either test links them:
 Text is NFKC-folded and case-folded first, so full-width ``ＩＯＭ`` and ``IOM`` agree.
 Shingles are characters, not words, because Japanese has no spaces: two-character
 shingles for text that is mostly CJK, four-character ones otherwise (short Latin
-shingles are shared by unrelated English text).  datasketch computes the MinHash
-signatures and the LSH band shape for the threshold; the banding itself runs on the
-whole signature matrix with numpy.  Each candidate pair is confirmed on its MinHash
-estimate before the union, so a lucky band collision cannot merge two stories.  An
-article already seen in several sources is one row with several sightings and therefore
+shingles are shared by unrelated English text).  datasketch gives the permutations and
+the LSH band shape for the threshold; the signatures (shingle hashes, permutations,
+minima) and the banding run on the whole week at once with numpy.  Each candidate
+pair is confirmed on its MinHash estimate before the union, so a lucky band collision
+cannot merge two stories.  An article already seen in several sources is one row with several sightings and therefore
 already one story.
 
 2. **Event evidence**, which survives translation and rewriting (:mod:`digest.evidence`):
@@ -42,7 +42,6 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
@@ -79,28 +78,84 @@ def common_limit(count: int) -> int:
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, *, is_plain: bool = False) -> str:
     """NFKC-fold, case-fold, and reduce punctuation and spacing to single spaces."""
-    folded = unicodedata.normalize("NFKC", plain_text(text)).casefold()
+    folded = unicodedata.normalize("NFKC", text if is_plain else plain_text(text)).casefold()
     return _NOISE.sub(" ", folded).strip()
 
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
-def shingles(text: str) -> set[bytes]:
-    """Character shingles of normalised ``text`` (2 for CJK-heavy text, else 4)."""
+_SHINGLE_BASE = np.uint32(1_000_003)
+
+
+def shingle_hashes(text: str) -> np.ndarray:
+    """32-bit hashes of the character shingles of normalised ``text`` (2 for CJK-heavy
+    text, else 4), repeats included: a minimum does not care.
+
+    A shingle's hash is the polynomial of its code points, computed for all shingles at
+    once on the UTF-32 array of the text (a Python call per shingle was most of the time).
+    """
     letters = text.replace(" ", "")
     if not letters:
-        return set()
+        return np.empty(0, dtype=np.uint32)
     is_cjk = len(_CJK.findall(letters)) / len(letters) > 0.3
     size = 2 if is_cjk else 4
     if is_cjk:
         # spaces carry no meaning in Japanese and vary between outlets
         text = letters
-    if len(text) <= size:
-        return {text.encode()}
-    return {text[i : i + size].encode() for i in range(len(text) - size + 1)}
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    count = max(1, len(points) - size + 1)
+    hashes = np.zeros(count, dtype=np.uint32)
+    for offset in range(min(size, len(points))):
+        hashes = hashes * _SHINGLE_BASE + points[offset : offset + count]
+    return hashes
+
+
+def shingles(text: str) -> set[int]:
+    """The distinct shingle hashes of normalised ``text``."""
+    return set(shingle_hashes(text).tolist())
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser: spreads the polynomial hashes over all 32 bits."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
+
+
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    a, b = MinHash(num_perm=NUM_PERM, seed=1).permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
+
+
+_CHUNK_SHINGLES = 65_536
+
+
+def signatures_of(views: Sequence[np.ndarray]) -> np.ndarray:
+    """The MinHash signature of each non-empty view, one row each (uint32).
+
+    datasketch's permutations (``a·h + b`` on 32 bits) applied to the whole week at once,
+    a block of views at a time, with one ``minimum.reduceat`` per block.
+    """
+    a, b = _permutations()
+    rows = np.empty((len(views), NUM_PERM), dtype=np.uint32)
+    start = 0
+    while start < len(views):
+        stop, total = start, 0
+        while stop < len(views) and (total == 0 or total + len(views[stop]) <= _CHUNK_SHINGLES):
+            total += len(views[stop])
+            stop += 1
+        block = _fmix32(np.concatenate(views[start:stop]))
+        permuted = block[:, None] * a[None, :] + b[None, :]
+        offsets = np.cumsum([0] + [len(v) for v in views[start:stop - 1]])
+        rows[start:stop] = np.minimum.reduceat(permuted, offsets, axis=0)
+        start = stop
+    return rows
 
 
 class _Groups:
@@ -148,15 +203,11 @@ def _candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarra
     return np.array(sorted(found), dtype=np.intp).reshape(-1, 2)
 
 
-def _link_similar(views: list[set[bytes]], threshold: float, groups: _Groups) -> None:
-    present = [i for i, view in enumerate(views) if view]
+def _link_similar(views: list[np.ndarray], threshold: float, groups: _Groups) -> None:
+    present = [i for i, view in enumerate(views) if len(view)]
     if len(present) < 2:
         return
-    # crc32 is plenty for shingle hashing here and, unlike SHA-1, costs almost nothing
-    hashes = MinHash.bulk(
-        [list(views[i]) for i in present], num_perm=NUM_PERM, hashfunc=zlib.crc32
-    )
-    signatures = np.vstack([minhash.hashvalues for minhash in hashes])
+    signatures = signatures_of([views[i] for i in present])
     pairs = _candidate_pairs(signatures, *_band_shape(threshold))
     if not len(pairs):
         return
@@ -172,11 +223,10 @@ def _when(article: CandidateArticle) -> datetime:
 
 
 def _link_evidence(
-    articles: Sequence[CandidateArticle], gazetteer: Gazetteer, groups: _Groups
+    articles: Sequence[CandidateArticle], texts: Sequence[str], gazetteer: Gazetteer,
+    groups: _Groups,
 ) -> None:
-    evidence = [
-        gazetteer.evidence(f"{plain_text(a.title)}\n{plain_text(a.summary)}") for a in articles
-    ]
+    evidence = [gazetteer.evidence(text) for text in texts]
     postings: dict[Feature, list[int]] = {}
     for position, features in enumerate(evidence):
         for feature in features:
@@ -217,15 +267,18 @@ def cluster_stories(
     articles: Sequence[CandidateArticle], gazetteer: Gazetteer | None = None
 ) -> list[StoryCluster]:
     """Group the articles of one event into a story, earliest event first."""
-    titles = [normalise(article.title) for article in articles]
+    plain_titles = [plain_text(article.title) for article in articles]
+    plain_summaries = [plain_text(article.summary) for article in articles]
+    titles = [normalise(title, is_plain=True) for title in plain_titles]
     leads = [
-        f"{title} {normalise(article.summary)[:LEAD_CHARS]}".strip()
-        for title, article in zip(titles, articles, strict=True)
+        f"{title} {normalise(summary, is_plain=True)[:LEAD_CHARS]}".strip()
+        for title, summary in zip(titles, plain_summaries, strict=True)
     ]
     groups = _Groups(len(articles))
-    _link_similar([shingles(title) for title in titles], TITLE_THRESHOLD, groups)
-    _link_similar([shingles(lead) for lead in leads], LEAD_THRESHOLD, groups)
-    _link_evidence(articles, gazetteer or default_gazetteer(), groups)
+    _link_similar([shingle_hashes(title) for title in titles], TITLE_THRESHOLD, groups)
+    _link_similar([shingle_hashes(lead) for lead in leads], LEAD_THRESHOLD, groups)
+    texts = [f"{t}\n{s}" for t, s in zip(plain_titles, plain_summaries, strict=True)]
+    _link_evidence(articles, texts, gazetteer or default_gazetteer(), groups)
     members: dict[int, list[CandidateArticle]] = {}
     for position, article in enumerate(articles):
         members.setdefault(groups.find(position), []).append(article)

@@ -84,6 +84,9 @@ _KANJI_SMALL = {"十": 10, "百": 100, "千": 1000}
 _KANJI = "〇一二三四五六七八九十百千"
 _KANJI_NUMBER = re.compile(rf"[{_KANJI}]+[万億兆]?(?:[{_KANJI}]+[万億]?)*")
 _LATIN = re.compile(r"[0-9a-z]", re.I)
+_DIGIT = re.compile(r"\d")
+_KANJI_CHARS = re.compile(rf"[{_KANJI}]{{2}}|[{_KANJI}][万億兆]")
+_FRACTION_WORDS = ("fifth", "quarter", "third", "分の", "半数")
 
 
 def _value(text: str) -> float:
@@ -129,6 +132,14 @@ def _is_figure(value: float, raw: str) -> bool:
 def numbers(text: str) -> set[Feature]:
     """The figures, shares and dates of NFKC-folded ``text``."""
     found: set[Feature] = set()
+    lowered = text.lower()
+    for pattern, share in _FRACTIONS:
+        if pattern.search(text) if any(word in lowered for word in _FRACTION_WORDS) else False:
+            found.add(("pct", share))
+    if _KANJI_CHARS.search(text):
+        _kanji_figures(text, found)
+    if not _DIGIT.search(text):
+        return found
     for pattern, month_group, day_group in _DATE_PATTERNS:
         for match in pattern.finditer(text):
             month_text, day_text = match.group(month_group), match.group(day_group)
@@ -144,9 +155,6 @@ def numbers(text: str) -> set[Feature]:
     for match in _WARI.finditer(text):
         found.add(("pct", figure(int(match.group(1)) * 10)))
         text = _blank(text, match)
-    for pattern, share in _FRACTIONS:
-        if pattern.search(text):
-            found.add(("pct", share))
     for match in _EN_SCALED.finditer(text):
         value = _value(match.group(1)) * _EN_SCALE[match.group(2).lower()]
         found.add(("fig", figure(value)))
@@ -157,19 +165,20 @@ def numbers(text: str) -> set[Feature]:
             value += _value(number) * _JA_UNIT.get(unit, 1)
         found.add(("fig", figure(value)))
         text = _blank(text, match)
-    for match in _KANJI_NUMBER.finditer(text):
-        raw = match.group(0)
-        kanji_value = kanji_number(raw)
-        if kanji_value is not None and (len(raw) >= 2 or raw[-1] in _JA_UNIT) and (
-            kanji_value >= 10
-        ):
-            found.add(("fig", figure(kanji_value)))
     for match in _PLAIN.finditer(text):
         raw = match.group(0).rstrip(",")
         value = _value(raw)
         if _is_figure(value, raw):
             found.add(("fig", figure(value)))
     return found
+
+
+def _kanji_figures(text: str, found: set[Feature]) -> None:
+    for match in _KANJI_NUMBER.finditer(text):
+        raw = match.group(0)
+        value = kanji_number(raw)
+        if value is not None and (len(raw) >= 2 or raw[-1] in _JA_UNIT) and value >= 10:
+            found.add(("fig", figure(value)))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ class StoryCluster:
         """A stable name for the event within its issue (``event-<lead id>``)."""
         return f"event-{self.lead.id}"
 
-    @property
+    @cached_property
     def sightings(self) -> tuple[SightingRow, ...]:
         """One sighting per source, earliest first."""
         seen: dict[str, SightingRow] = {}
@@ -93,7 +94,7 @@ class StoryCluster:
                     seen[sighting.source_key] = sighting
         return tuple(sorted(seen.values(), key=lambda s: (s.seen_at, s.source_name)))
 
-    @property
+    @cached_property
     def outlets(self) -> tuple[Outlet, ...]:
         """One entry per outlet (registrable domain), earliest first."""
         grouped: dict[str, list[SightingRow]] = {}
@@ -112,7 +113,7 @@ class StoryCluster:
             for key, rows in grouped.items()
         )
 
-    @property
+    @cached_property
     def languages(self) -> tuple[str, ...]:
         """The languages the event was reported in, Japanese first."""
         codes = {a.language.split("-")[0].lower() for a in self.articles if a.language}

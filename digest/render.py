@@ -177,7 +177,9 @@ def event_title(story: StoryCluster, lang: str) -> Link:
     return Link(title, safe_url(lead.url))
 
 
-def _entry(item: RankedStory, labels: dict[str, str], lang: str, tz: tzinfo) -> Entry:
+def _entry(
+    item: RankedStory, labels: dict[str, str], lang: str, tz: tzinfo, *, compact: bool = False
+) -> Entry:
     story = item.story
     lead = story.lead_for(lang)
     outlets = tuple(
@@ -186,13 +188,13 @@ def _entry(item: RankedStory, labels: dict[str, str], lang: str, tz: tzinfo) -> 
     moment = min(
         (a.published_at or a.first_seen_at for a in story.articles), default=lead.first_seen_at
     )
-    summary = plain_text(lead.summary)
+    summary = "" if compact else plain_text(lead.summary)
     summary_lang = (lead.language or lang).split("-")[0]
-    terms = gettext(lang, ", ").join(
+    terms = "" if compact else gettext(lang, ", ").join(
         plain_text(term) for term in item.terms if plain_text(term)
     )
     reason = gettext(lang, "matched {terms}", terms=terms) if terms else ""
-    if item.other_themes:
+    if item.other_themes and not compact:
         also = gettext(
             lang, "also {themes}",
             themes=gettext(lang, ", ").join(labels[t] for t in item.other_themes),
@@ -231,7 +233,8 @@ def _section(
         theme_id=theme_id,
         label=section.theme.label_for(lang),
         entries=tuple(_entry(item, labels, lang, tz) for item in shown),
-        more=tuple(_entry(item, labels, lang, tz) for item in rest) if is_archive else (),
+        more=tuple(_entry(item, labels, lang, tz, compact=True) for item in rest)
+        if is_archive else (),
         more_count=len(rest),
         more_label=gettext(lang, "+{count} more", count=len(rest)),
         more_href=issue_url(settings.base_url, ranked.period, lang, f"#more-{theme_id}"),
