@@ -21,8 +21,8 @@ shingles are shared by unrelated English text).  datasketch gives the permutatio
 the LSH band shape for the threshold; the signatures (shingle hashes, permutations,
 minima) and the banding run on the whole week at once with numpy.  Each candidate
 pair is confirmed on its MinHash estimate before the union, so a lucky band collision
-cannot merge two stories.  An article already seen in several sources is one row with several sightings and therefore
-already one story.
+cannot merge two stories.  An article already seen in several sources is one row with
+several sightings and therefore already one story.
 
 2. **Event evidence**, which survives translation and rewriting (:mod:`digest.evidence`):
    the figures, shares and dates both articles give and the organisations, places,
