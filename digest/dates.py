@@ -26,10 +26,20 @@ def format_short_date(moment: date | datetime, lang: str) -> str:
 
 
 def format_period(first: date | datetime, last: date | datetime, lang: str) -> str:
-    """The days of a week, first to last, written once (``2026年11月30日〜12月6日``)."""
+    """The days of a week, first to last, each part written once.
+
+    ``2026年11月30日〜12月6日``, ``2026年11月23日〜29日``, ``2026年12月28日〜2027年1月3日``;
+    ``30 Nov – 6 Dec 2026``, ``23–29 Nov 2026``, ``28 Dec 2026 – 3 Jan 2027``.
+    """
     same_year = first.year == last.year
+    same_month = same_year and first.month == last.month
     if lang == "ja":
-        end = format_short_date(last, lang) if same_year else format_date(last, lang)
+        if same_month:
+            end = f"{last.day}日"
+        else:
+            end = format_short_date(last, lang) if same_year else format_date(last, lang)
         return f"{format_date(first, lang)}〜{end}"
+    if same_month:
+        return f"{first.day}–{format_date(last, lang)}"
     start = format_short_date(first, lang) if same_year else format_date(first, lang)
     return f"{start} – {format_date(last, lang)}"

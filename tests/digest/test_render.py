@@ -104,7 +104,7 @@ def test_quiet_themes_share_one_line(engine: Engine, tmp_path: Path) -> None:
 def test_japanese_dates_and_counts_read_naturally(engine: Engine, tmp_path: Path) -> None:
     seed(engine)
     ja = build(engine, tmp_path, language="ja")
-    assert "2026年11月23日〜11月29日" in ja.html
+    assert "2026年11月23日〜29日" in ja.html
     assert "新着記事 11件（前週 3件）" in ja.text
     assert "前週比" in ja.html and "(+7)" in ja.html
 
