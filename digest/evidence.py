@@ -74,9 +74,9 @@ _EN_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6,
 _EN_SCALED = re.compile(
     rf"({_NUMBER})\s*(thousand|million|billion|trillion|bn|mn|tn|k|m|b)\b", re.I
 )
-_JA_UNIT = {"万": 1e4, "億": 1e8, "兆": 1e12}
-_JA_SCALED = re.compile(rf"(?:{_NUMBER}[兆億万])+(?:\d[\d,]*)?")
-_JA_PART = re.compile(rf"({_NUMBER})([兆億万]?)")
+_JA_UNIT = {"千": 1e3, "万": 1e4, "億": 1e8, "兆": 1e12}
+_JA_SCALED = re.compile(rf"(?:{_NUMBER}[兆億万千])+(?:\d[\d,]*)?")
+_JA_PART = re.compile(rf"({_NUMBER})([兆億万千]?)")
 _PLAIN = re.compile(rf"(?<![\d.]){_NUMBER}")
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
                  "八": 8, "九": 9}

@@ -76,3 +76,27 @@ def test_the_same_figures_far_apart_in_time_are_two_events() -> None:
                   summary="11月23日、東京で300人が参加した。", day=6.5),
     ], GAZETTEER)
     assert len(stories) == 2
+
+
+def test_two_figure_rich_reports_sharing_one_background_figure_stay_apart() -> None:
+    stories = cluster_stories([
+        candidate(1, "Returns to three provinces lower the displaced count in Kordovia",
+                  summary="Displacement fell by 3.7 per cent as 412,500 people went home; "
+                  "the country still counts 9.6 million displaced, UNHCR said in Geneva.",
+                  day=1),
+        candidate(2, "Aid chiefs appeal for Kordovia as the war enters its fourth year",
+                  summary="With 9.6 million displaced, 5.2 million abroad and 27 million in "
+                  "need, UNHCR called for funds in Geneva.", day=2),
+    ], GAZETTEER)
+    assert len(stories) == 2
+
+
+def test_a_precise_share_links_two_reports_that_give_few_numbers() -> None:
+    stories = cluster_stories([
+        candidate(1, "Displacement falls for the first time in Kordovia",
+                  summary="UNHCR says the displaced count dropped 3.7 per cent since spring.",
+                  day=1),
+        candidate(2, "コルドビアの避難民、初めて減少", language="ja", sources=("tokyo",),
+                  summary="国連難民高等弁務官事務所によると、避難民の数は3.7%減った。", day=1.2),
+    ], GAZETTEER)
+    assert len(stories) == 1
