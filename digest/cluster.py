@@ -120,7 +120,7 @@ def shingle_hashes(text: str) -> np.ndarray:
         text = letters
     points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     count = max(1, len(points) - size + 1)
-    hashes = np.zeros(count, dtype=np.uint32)
+    hashes: np.ndarray = np.zeros(count, dtype=np.uint32)
     for offset in range(min(size, len(points))):
         hashes = hashes * _SHINGLE_BASE + points[offset : offset + count]
     return hashes
@@ -137,7 +137,8 @@ def _fmix32(values: np.ndarray) -> np.ndarray:
     values = values * np.uint32(0x85EBCA6B)
     values = values ^ (values >> np.uint32(13))
     values = values * np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))
+    mixed: np.ndarray = values ^ (values >> np.uint32(16))
+    return mixed
 
 
 @cache
@@ -239,7 +240,10 @@ def _link_evidence(
     articles: Sequence[CandidateArticle], texts: Sequence[str], gazetteer: Gazetteer,
     groups: _Groups,
 ) -> None:
-    evidence = [gazetteer.evidence(text) for text in texts]
+    evidence = [
+        gazetteer.evidence(text, _when(article).date())
+        for text, article in zip(texts, articles, strict=True)
+    ]
     postings: dict[Feature, list[int]] = {}
     for position, features in enumerate(evidence):
         for feature in features:

@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -85,6 +86,15 @@ _KANJI = "〇一二三四五六七八九十百千"
 _KANJI_NUMBER = re.compile(rf"[{_KANJI}]+[万億兆]?(?:[{_KANJI}]+[万億]?)*")
 _LATIN = re.compile(r"[0-9a-z]", re.I)
 _DIGIT = re.compile(r"\d")
+_WEEKDAYS = {name: number for number, names in enumerate([
+    ("monday", "月曜"), ("tuesday", "火曜"), ("wednesday", "水曜"), ("thursday", "木曜"),
+    ("friday", "金曜"), ("saturday", "土曜"), ("sunday", "日曜")]) for name in names}
+_WEEKDAY = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|([月火水木金土日]曜)日?",
+    re.I,
+)
+# 「25日」 without its month (the month was blanked out with the full dates first)
+_DAY_ONLY = re.compile(r"(?<![\d月])(\d{1,2})日(?!間|本|系|銀|米|中|韓)")
 _KANJI_CHARS = re.compile(rf"[{_KANJI}]{{2}}|[{_KANJI}][万億兆]")
 _FRACTION_WORDS = ("fifth", "quarter", "third", "分の", "半数")
 
@@ -129,8 +139,28 @@ def _is_figure(value: float, raw: str) -> bool:
     return not (re.fullmatch(r"(19|20)\d\d", raw) and 1900 <= value <= 2100)
 
 
-def numbers(text: str) -> set[Feature]:
-    """The figures, shares and dates of NFKC-folded ``text``."""
+def _relative_dates(text: str, when: date, found: set[Feature]) -> str:
+    """Dates said relative to the article: 「25日」, "on Wednesday", 「水曜日」."""
+    for match in _WEEKDAY.finditer(text):
+        name = match.group(1) or match.group(2)
+        weekday = _WEEKDAYS[name.lower()]
+        day = when - timedelta(days=(when.weekday() - weekday) % 7)
+        found.add(("date", f"{day.month}-{day.day}"))
+    for match in _DAY_ONLY.finditer(text):
+        number = int(match.group(1))
+        if not 1 <= number <= 31:
+            continue
+        month, year = when.month, when.year
+        if number > when.day + 10:  # 「28日」 said on the 3rd is last month's
+            month, year = (12, year - 1) if month == 1 else (month - 1, year)
+        found.add(("date", f"{month}-{number}"))
+        text = _blank(text, match)
+    return text
+
+
+def numbers(text: str, when: date | None = None) -> set[Feature]:
+    """The figures, shares and dates of NFKC-folded ``text``; ``when`` (the article's day)
+    resolves dates said relative to it."""
     found: set[Feature] = set()
     lowered = text.lower()
     for pattern, share in _FRACTIONS:
@@ -138,6 +168,8 @@ def numbers(text: str) -> set[Feature]:
             found.add(("pct", share))
     if _KANJI_CHARS.search(text):
         _kanji_figures(text, found)
+    if when is not None:
+        text = _relative_dates(text, when, found)
     if not _DIGIT.search(text):
         return found
     for pattern, month_group, day_group in _DATE_PATTERNS:
@@ -232,18 +264,36 @@ class Gazetteer:
         self._folded = ahocorasick.Automaton()
         self.kinds: dict[str, str] = {}
         for entity in entities:
-            self.kinds.setdefault(entity.id, entity.kind)
-            for raw in entity.names:
-                name = unicodedata.normalize("NFKC", raw).strip()
-                if len(name) < 2:
+            names = [
+                (name, _is_acronym(name))
+                for name in (unicodedata.normalize("NFKC", raw).strip() for raw in entity.names)
+                if len(name) >= 2
+            ]
+            # a name already known (a theme alias that is also in the gazetteer) makes the
+            # entity one with the first that had it, so its other names join that id
+            entity_id = entity.id
+            for name, acronym in names:
+                known = self._known(name, acronym)
+                if known:
+                    entity_id = known
+                    break
+            self.kinds.setdefault(entity_id, entity.kind)
+            for name, acronym in names:
+                if self._known(name, acronym):
                     continue
-                if _is_acronym(name):
-                    self._exact.add_word(name, (entity.id, name))
+                if acronym:
+                    self._exact.add_word(name, (entity_id, name))
                 else:
-                    self._folded.add_word(name.casefold(), (entity.id, name.casefold()))
+                    self._folded.add_word(name.casefold(), (entity_id, name.casefold()))
         for automaton in (self._exact, self._folded):
             if len(automaton):
                 automaton.make_automaton()
+
+    def _known(self, name: str, acronym: bool) -> str | None:
+        """The entity id a name already stands for, if any."""
+        automaton, key = (self._exact, name) if acronym else (self._folded, name.casefold())
+        value = automaton.get(key, None)
+        return None if value is None else str(value[0])
 
     def entities(self, text: str) -> set[Feature]:
         """The entities named in NFKC-folded ``text``: longest names first, whole words."""
@@ -269,10 +319,10 @@ class Gazetteer:
             found.add((self.kinds[entity_id], entity_id))
         return found
 
-    def evidence(self, text: str) -> frozenset[Feature]:
-        """Every feature of ``text`` (markup already removed)."""
+    def evidence(self, text: str, when: date | None = None) -> frozenset[Feature]:
+        """Every feature of ``text`` (markup already removed); ``when`` is its day."""
         folded = unicodedata.normalize("NFKC", text)
-        return frozenset(numbers(folded) | self.entities(folded))
+        return frozenset(numbers(folded, when) | self.entities(folded))
 
 
 def theme_entities(terms: Sequence[tuple[str, Sequence[str]]]) -> list[Entity]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from digest.cluster import cluster_stories
-from digest.evidence import build_gazetteer, kanji_number
+from digest.evidence import build_gazetteer, kanji_number, numbers
 from tests.digest.fixtures.stories import candidate
 
 GAZETTEER = build_gazetteer([("技能実習", ("technical intern training",))])
@@ -100,3 +100,20 @@ def test_a_precise_share_links_two_reports_that_give_few_numbers() -> None:
                   summary="国連難民高等弁務官事務所によると、避難民の数は3.7%減った。", day=1.2),
     ], GAZETTEER)
     assert len(stories) == 1
+
+
+def test_dates_said_relative_to_the_article_resolve_against_its_day() -> None:
+    from datetime import date
+
+    assert ("date", "11-25") in numbers("外務省は25日、都内で開く。", date(2026, 11, 24))
+    assert ("date", "11-25") in numbers("opened the forum on Wednesday", date(2026, 11, 26))
+    assert ("date", "11-28") in numbers("28日に閉幕した", date(2026, 12, 3))
+    assert numbers("3日間の会合", date(2026, 12, 3)) == set()
+
+
+def test_a_theme_alias_that_the_gazetteer_knows_joins_its_entity() -> None:
+    gazetteer = build_gazetteer([("外国人の受入れと社会統合のための国際フォーラム", ("別名フォーラム",))])
+    ja = gazetteer.evidence("別名フォーラムが開かれた")
+    en = gazetteer.evidence("the International Forum on the Acceptance of Foreign Nationals "
+                            "and Social Integration opened")
+    assert ja == en == {("org", "org:mofa-iom-forum")}
