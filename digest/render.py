@@ -329,7 +329,7 @@ def render_subject(ranked: RankedDigest, title: str) -> str:
             ranked.figures.article_count, title=name, period=ranked.period,
         )
     if not ranked.is_complete:
-        subject = f"{subject} {gettext(lang, '(in progress)')}"
+        subject = gettext(lang, "{text} (in progress)", text=subject)
     return subject
 
 
