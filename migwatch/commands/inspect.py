@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from contextlib import ExitStack
@@ -13,12 +12,14 @@ from rich import box
 from rich.table import Table
 
 from config.errors import ConfigError
+from config.themes import load_themes, themes_path
 from db.instance import read_lease
 from db.ledger import GIVEN_UP, IssueDeliveries, recent_deliveries
 from db.queries import ExportRow, export_articles, last_runs, source_health
 from digest.deliver import resend_hint
 from migwatch.cli import cli, console
 from migwatch.context import AppContext
+from migwatch.spreadsheet import write_csv
 
 
 def _when(moment: datetime | None, tz: tzinfo = UTC) -> str:
@@ -138,10 +139,15 @@ def _row_dict(row: ExportRow) -> dict[str, object]:
 @click.option("--since", metavar="DATE", help="Only articles first seen on or after YYYY-MM-DD.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output.")
+@click.option("--excel/--no-excel", "for_excel", default=None,
+              help="CSV for Excel: a UTF-8 byte order mark, so Japanese text opens right "
+                   "(default: on with --out, off on standard output).")
 @click.pass_obj
-def export(app: AppContext, fmt: str, since: str | None, out_path: str | None) -> None:
+def export(app: AppContext, fmt: str, since: str | None, out_path: str | None,
+           for_excel: bool | None) -> None:
     """Export stored articles with their sightings and themes."""
     since_at = _parse_since(since)
+    labels = _theme_labels(app) if fmt == "csv" else {}
     with ExitStack() as stack:
         stream = (stack.enter_context(open(out_path, "w", encoding="utf-8", newline=""))
                   if out_path else sys.stdout)
@@ -151,12 +157,12 @@ def export(app: AppContext, fmt: str, since: str | None, out_path: str | None) -
             for row in rows:
                 stream.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")
         else:
-            writer = csv.writer(stream)
-            writer.writerow(["canonical_url", "title", "text", "language", "author",
-                             "published_at", "first_seen_at", "source_key", "sightings",
-                             "themes"])
-            for row in rows:
-                d = _row_dict(row)
-                d["sightings"] = " ".join(row.sighting_keys)
-                d["themes"] = " ".join(row.themes)
-                writer.writerow(list(d.values()))
+            write_csv(stream, rows, labels,
+                      for_excel=for_excel if for_excel is not None else out_path is not None)
+
+
+def _theme_labels(app: AppContext) -> dict[str, str]:
+    """Theme id → label in the digest's language, for the CSV's ``theme_labels`` column."""
+    themes = load_themes(themes_path(app.config_path))
+    language = app.settings.digest.language
+    return {theme.id: theme.label_for(language) for theme in themes.themes}

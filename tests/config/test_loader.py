@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from config import ConfigError, load_settings, load_sources
-from config.schema import parse_duration
+from config.schema import Settings, parse_duration
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -129,3 +131,45 @@ def test_a_missing_config_directory_says_what_to_do(tmp_path: Path) -> None:
                                                ("1d", 86400), (45, 45)])
 def test_durations_are_written_with_units(text: str | int, seconds: int) -> None:
     assert parse_duration(text).total_seconds() == seconds
+
+
+def _time_fields() -> list[tuple[str, str]]:
+    """(section, key) of every setting of migwatch.yaml that is a duration or a float."""
+    found = []
+    for section, info in Settings.model_fields.items():
+        model = info.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for key, field in model.model_fields.items():
+            if field.annotation in (float, timedelta):
+                found.append((section, key))
+    return found
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan", "-.inf", "1e300"])
+@pytest.mark.parametrize(("section", "key"), _time_fields(), ids=[".".join(f) for f in _time_fields()])
+def test_every_duration_and_number_of_seconds_is_bounded(
+    tmp_path: Path, section: str, key: str, value: str
+) -> None:
+    write(tmp_path, "migwatch.yaml", f"{section}:\n  {key}: {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    (problem,) = caught.value.problems
+    assert f"migwatch.yaml:2: {section}.{key}: " in problem
+    message = problem.split(f"{section}.{key}: ", 1)[1]
+    assert sum(word.isalpha() for word in message.split()) >= 3, message  # said in words
+    assert "Traceback" not in message and "Overflow" not in message
+
+
+def test_the_bounds_name_their_limit(tmp_path: Path) -> None:
+    write(tmp_path, "migwatch.yaml",
+          "crawler:\n  timeout_seconds: .inf\nschedule:\n  tick: 2d\n  min_interval: 40d\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path)
+    timeout, tick, interval = caught.value.problems
+    assert "600" in timeout and "10 minutes" in timeout
+    assert tick.endswith("schedule.tick: must be at most 1 day")
+    assert interval.endswith("schedule.min_interval: must be at most 30 days")
+    assert parse_duration("366d").days == 366
+    with pytest.raises(ValueError, match="too long"):
+        parse_duration("400d")

@@ -142,6 +142,25 @@ def test_export_csv_and_since_filter(collected: tuple[Path, str, SampleWeb]) -> 
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
 
+def test_export_csv_to_a_file_opens_in_excel_with_theme_labels(
+    collected: tuple[Path, str, SampleWeb], tmp_path: Path,
+) -> None:
+    config, db_url, _ = collected
+    assert run("--config", str(config), "--db", db_url, "tag").returncode == 0
+    out = tmp_path / "articles.csv"
+    result = run("--config", str(config), "--db", db_url, "export", "--format", "csv",
+                 "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel on Japanese Windows reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    tagged = [r for r in rows if r["themes"]]
+    assert tagged, "the fixture articles are about IOM and must carry a theme"
+    for row in tagged:
+        assert len(row["theme_labels"].split(" / ")) == len(row["themes"].split())
+        assert row["theme_labels"] != row["themes"]  # labels, not the ids again
+
+
 def test_status_shows_the_failing_source_and_its_error(
     collected: tuple[Path, str, SampleWeb],
 ) -> None:
