@@ -165,7 +165,8 @@ def signatures_of(views: Sequence[np.ndarray]) -> np.ndarray:
             total += len(views[stop])
             stop += 1
         block = _fmix32(np.concatenate(views[start:stop]))
-        permuted = block[:, None] * a[None, :] + b[None, :]
+        permuted = np.multiply.outer(block, a)
+        permuted += b
         offsets = np.cumsum([0] + [len(v) for v in views[start:stop - 1]])
         rows[start:stop] = np.minimum.reduceat(permuted, offsets, axis=0)
         start = stop
