@@ -66,7 +66,6 @@ class IssueMeta:
     article_count: int
     story_count: int
     is_empty: bool = False
-    document: dict[str, Any] | None = None
 
 
 def entry_id(period: str, language: str) -> str:
@@ -124,8 +123,17 @@ def _meta(data: Any) -> IssueMeta:
         subject=str(data["subject"]), built_at=str(data["built_at"]),
         is_complete=bool(data["is_complete"]), article_count=int(data["article_count"]),
         story_count=int(data["story_count"]), is_empty=bool(data.get("is_empty", False)),
-        document=data if data.get("format") else None,
     )
+
+
+def read_document(out_dir: Path, meta: IssueMeta) -> dict[str, Any] | None:
+    """The machine-readable issue behind ``meta``; None when it is not one (an old file)."""
+    path = out_dir / issue_filename(meta.period, meta.language, "json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") else None
 
 
 def read_issues(out_dir: Path) -> list[IssueMeta]:
@@ -234,6 +242,7 @@ def write_feed(
         page = out_dir / issue_filename(meta.period, meta.language, "html")
         if not page.is_file():
             continue
+        document = read_document(out_dir, meta)
         entries.append(
             {
                 "id": entry_id(meta.period, meta.language),
@@ -241,7 +250,7 @@ def write_feed(
                 "title": plain_text(meta.subject),
                 "updated": meta.built_at,
                 "href": _href(base_url, page.name),
-                "content": entry_content(meta.document) if meta.document else "",
+                "content": entry_content(document) if document else "",
             }
         )
     updated = max((e["updated"] for e in entries), default=atom_time(datetime(1970, 1, 1)))
