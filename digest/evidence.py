@@ -96,7 +96,7 @@ _WEEKDAY = re.compile(
 # 「25日」 without its month (the month was blanked out with the full dates first)
 _DAY_ONLY = re.compile(r"(?<![\d月])(\d{1,2})日(?!間|本|系|銀|米|中|韓)")
 _KANJI_CHARS = re.compile(rf"[{_KANJI}]{{2}}|[{_KANJI}][万億兆]")
-_FRACTION_WORDS = ("fifth", "quarter", "third", "分の", "半数")
+_FRACTION_WORDS = re.compile(r"fifth|quarter|third|分の|半数", re.I)
 
 
 def _value(text: str) -> float:
@@ -141,7 +141,8 @@ def _is_figure(value: float, raw: str) -> bool:
 
 def _relative_dates(text: str, when: date, found: set[Feature]) -> str:
     """Dates said relative to the article: 「25日」, "on Wednesday", 「水曜日」."""
-    for match in _WEEKDAY.finditer(text):
+    for match in _WEEKDAY.finditer(text) if ("day" in text or "曜" in text
+                                              or "DAY" in text) else ():
         name = match.group(1) or match.group(2)
         weekday = _WEEKDAYS[name.lower()]
         day = when - timedelta(days=(when.weekday() - weekday) % 7)
@@ -162,10 +163,10 @@ def numbers(text: str, when: date | None = None) -> set[Feature]:
     """The figures, shares and dates of NFKC-folded ``text``; ``when`` (the article's day)
     resolves dates said relative to it."""
     found: set[Feature] = set()
-    lowered = text.lower()
-    for pattern, share in _FRACTIONS:
-        if pattern.search(text) if any(word in lowered for word in _FRACTION_WORDS) else False:
-            found.add(("pct", share))
+    if _FRACTION_WORDS.search(text):
+        for pattern, share in _FRACTIONS:
+            if pattern.search(text):
+                found.add(("pct", share))
     if _KANJI_CHARS.search(text):
         _kanji_figures(text, found)
     if when is not None:
