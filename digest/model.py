@@ -119,7 +119,7 @@ class StoryCluster:
         codes = {a.language.split("-")[0].lower() for a in self.articles if a.language}
         return tuple(sorted(codes, key=lambda code: (code != "ja", code)))
 
-    @property
+    @cached_property
     def first_seen_at(self) -> datetime:
         """When the story was first seen (naive UTC)."""
         return min(article.first_seen_at for article in self.articles)
