@@ -125,15 +125,17 @@ def run(engine: Engine) -> tuple[float, float, float, float, int, int, RenderedD
 
 
 def floor_seconds(candidates: list[CandidateArticle]) -> float:
-    """The floor: NFKC and case-fold every title and summary, then sort them."""
-    began = time.perf_counter()
-    for _ in range(3):
+    """The floor: NFKC and case-fold every title and summary, then sort them (best of 10)."""
+    best = float("inf")
+    for _ in range(10):
+        began = time.perf_counter()
         folded = [
             unicodedata.normalize("NFKC", f"{a.title} {a.summary}").casefold()
             for a in candidates
         ]
         folded.sort()
-    return (time.perf_counter() - began) / 3
+        best = min(best, time.perf_counter() - began)
+    return best
 
 
 def main() -> None:

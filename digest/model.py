@@ -87,6 +87,8 @@ class StoryCluster:
     @cached_property
     def sightings(self) -> tuple[SightingRow, ...]:
         """One sighting per source, earliest first."""
+        if len(self.articles) == 1 and len(self.articles[0].sightings) == 1:
+            return self.articles[0].sightings
         seen: dict[str, SightingRow] = {}
         for article in self.articles:
             for sighting in article.sightings:
