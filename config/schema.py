@@ -247,7 +247,10 @@ class DigestSettings(_Model):
         5, ge=1, description="Attempts to mail an issue to one recipient before giving up."
     )
     feed_entries: int = Field(
-        20, ge=1, description="Newest issues kept in feed.atom (the index lists them all)."
+        20, ge=1, description="Newest finished issues kept in each feed.<lang>.atom."
+    )
+    skip_empty: bool = Field(
+        True, description="A week without any new article is archived but not mailed."
     )
     retry_wait: ShortDuration = Field(
         timedelta(minutes=10),
