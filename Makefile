@@ -38,6 +38,7 @@ lint: $(STAMP)
 ## and writes docs/benchmarks.md
 bench: $(STAMP)
 	$(PY) bench/tag.py
+	$(PY) bench/feeds.py
 	$(PY) bench/digest.py
 	$(PY) bench/collect.py --feeds 200 --articles 20 --hosts 50 --write-doc
 

@@ -21,7 +21,7 @@ from config.errors import MigwatchError
 from crawler.plan import DB_URL_ENV, CrawlPlan
 from crawler.scrapy_settings import scrapy_settings
 from crawler.spider import CollectSpider
-from crawler.store import KnownIdentities
+from crawler.store import StoredIdentities
 from crawler.workers import Extractor, default_workers
 from db import create_db_engine
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = scrapy_settings(plan.settings, log_level=args.log_level)
     settings.update({"MIGWATCH_PLAN": plan, "MIGWATCH_DB_URL": db_url})
     process = CrawlerProcess(settings)
-    known = KnownIdentities(engine, plan)
+    known = StoredIdentities(engine, plan)
     process.crawl(CollectSpider, plan=plan, known=known, extractor=extractor)
     watch_parent(process)
     try:

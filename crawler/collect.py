@@ -88,6 +88,21 @@ class CollectReport:
         return sum(f.new_count for f in self.fetches)
 
 
+# The one-line messages of crawler.outcomes for a host that cannot be reached at all.
+_UNREACHABLE_MARKS = ("not found (DNS)", "refused the connection", "did not answer within")
+
+
+def is_unreachable(error: str | None) -> bool:
+    """Whether a source's error says its host could not be reached (DNS, connection)."""
+    return bool(error) and any(mark in (error or "") for mark in _UNREACHABLE_MARKS)
+
+
+def network_looks_down(fetches: Sequence[FetchSummary]) -> bool:
+    """Most of a pass (at least three sources, more than half) failed to reach its host."""
+    unreachable = sum(1 for f in fetches if f.status == "error" and is_unreachable(f.error))
+    return unreachable >= 3 and unreachable * 2 > len(fetches)
+
+
 def spec_of(source: SourceConfig) -> db_store.SourceSpec:
     """The database's view of a configured source."""
     return db_store.SourceSpec(
@@ -246,9 +261,18 @@ def _report(context: CollectContext, planned: _Planned, busy: dict[str, str],
                   last_line)
     _finish(context, planned.run_id, status, datetime.now(UTC),
             detail=f"{sum(f.new_count for f in fetches)} new")
+    offline = network_looks_down(fetches)
+    if offline:
+        log.warning("collect status=offline the network looks unreachable: %d of %d sources "
+                    "could not reach their host", sum(is_unreachable(f.error) for f in fetches),
+                    len(fetches))
     for fetch in fetches:
-        log.info("source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
-                 fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
-                 f" error={fetch.error!r}" if fetch.error else "")
+        # A source that failed (a 404, a refused connection) is a warning: the run went on;
+        # when the network is down, the line above said it once for all of them.
+        failed = fetch.status == "error" and not (offline and is_unreachable(fetch.error))
+        log.log(logging.WARNING if failed else logging.INFO,
+                "source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
+                fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
+                f" error={fetch.error!r}" if fetch.error else "")
     return CollectReport(run_id=planned.run_id, fetches=fetches, deferred=planned.deferred,
                          busy=tuple(busy.items()), child=child)

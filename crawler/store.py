@@ -36,7 +36,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class KnownIdentities:
+class StoredIdentities:
     """Which entries are stored already: the plan's per-source sets first, then the
     database for the rest (articles another source stored), one query per document."""
 

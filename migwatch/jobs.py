@@ -12,13 +12,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from config.errors import ConfigError
+from config.errors import ConfigError, did_you_mean
 from config.schema import SourceConfig
-from config.themes import load_themes, themes_path
 from crawler import collect as orchestrator
 from crawler.collect import CollectReport
-from digest.tagging import TagRunSummary, tag_stored_articles
-from digest.themes import ThemeSet, compile_themes
+from digest.tagging.loader import load_theme_set
+from digest.tagging.store import TagRunSummary, tag_stored_articles
 from migwatch.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -31,8 +30,10 @@ def select_sources(all_sources: Sequence[SourceConfig], keys: Sequence[str]) -> 
     by_key = {s.key: s for s in all_sources}
     unknown = [k for k in keys if k not in by_key]
     if unknown:
+        hints = "".join(did_you_mean(k, by_key) for k in unknown)
         raise ConfigError(
-            f"unknown source key(s): {', '.join(unknown)}; see `migwatch sources list`"
+            f"unknown source key(s): {', '.join(unknown)}"
+            + (hints or "; see `migwatch sources list`")
         )
     return [by_key[k] for k in dict.fromkeys(keys)]
 
@@ -54,24 +55,7 @@ def collect(
     )
 
 
-_compiled: dict[tuple[str, int, int], ThemeSet] = {}
-
-
-def load_theme_set(app: AppContext) -> ThemeSet:
-    """The user's themes (or the shipped ones), compiled for tagging.
-
-    Compiled once per version of the file: the daemon tags every tick, and an edited
-    themes.yaml is picked up on the next one.
-    """
-    path = themes_path(app.config_path)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _compiled:
-        _compiled.clear()
-        _compiled[key] = compile_themes(load_themes(path))
-    return _compiled[key]
-
-
 def tag(app: AppContext, *, retag_all: bool = False) -> TagRunSummary:
     """Tag stored articles not yet tagged with the current themes (or all of them)."""
-    return tag_stored_articles(app.sessions, load_theme_set(app), retag_all=retag_all)
+    theme_set = load_theme_set(app.config_path).theme_set
+    return tag_stored_articles(app.sessions, theme_set, retag_all=retag_all)
