@@ -1,0 +1,284 @@
+"""Reading stored articles: filtered lists, full-text search, one article with its context.
+
+Contract: :func:`search_articles` takes an :class:`ArticleQuery` (words, theme, source,
+language, a time window, article ids to keep or leave out) and returns one page of
+:class:`ArticleHit`, newest first, or best match first when there are words.  Callers get
+plain frozen dataclasses; ORM rows stay here.
+
+Search is substring search, so Japanese (no spaces between words) and English work alike.
+Every word of the query must be in the title or the text (``"…"`` keeps a phrase whole).
+SQLite answers from the FTS5 trigram table of migration ``0002_search`` ranked by BM25
+(title hits count three times); PostgreSQL from its pg_trgm GIN indexes, ranked by title
+hits, then hits in the lead.  Trigrams need three characters: a shorter word (``難民``,
+``UN``) is matched with LIKE, which reads every row but is still correct.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from db.engine import storage_errors
+from db.models import Article, ArticleTag, Sighting, Source
+from db.times import as_utc, utc_naive
+
+TRIGRAM = 3  # shortest word the trigram indexes can serve
+LEAD_CHARS = 400  # "in the lead" for PostgreSQL's ranking
+_SEARCH = table("articles_search", column("rowid"))
+_SPACE = re.compile(r"\s+")
+
+
+def search_words(query: str) -> tuple[str, ...]:
+    """The words of a query: split on spaces (full-width too), ``"…"`` kept whole."""
+    cleaned = query.replace("\u3000", " ").replace("“", '"').replace("”", '"').strip()
+    try:
+        parts = shlex.split(cleaned)
+    except ValueError:  # an unbalanced quote: take the words as they are
+        parts = cleaned.replace('"', " ").split()
+    words = [_SPACE.sub(" ", p).strip() for p in parts]
+    return tuple(dict.fromkeys(w for w in words if w))
+
+
+@dataclass(frozen=True)
+class ArticleQuery:
+    """What to list: every field narrows the result; empty ones do not."""
+
+    words: tuple[str, ...] = ()
+    theme: str | None = None
+    source: str | None = None
+    language: str | None = None
+    since: datetime | None = None  # first seen at or after
+    until: datetime | None = None  # first seen before
+    only_ids: frozenset[int] | None = None
+    except_ids: frozenset[int] = field(default_factory=frozenset)
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    """One listed article; ``text`` is the stored text (or the feed summary)."""
+
+    id: int
+    title: str
+    url: str | None
+    source: str
+    source_name: str
+    language: str | None
+    published_at: datetime | None
+    first_seen_at: datetime
+    themes: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a list: how many articles match in all, and this page of them."""
+
+    total: int
+    hits: tuple[ArticleHit, ...]
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _body() -> ColumnElement[str]:
+    # the same expression as the PostgreSQL index of 0002_search, so the planner uses it
+    return Article.text.op("||")(literal(" ")).op("||")(Article.summary)
+
+
+def _word_matches(word: str) -> ColumnElement[bool]:
+    pattern = _like(word)
+    return or_(Article.title.ilike(pattern, escape="\\"), _body().ilike(pattern, escape="\\"))
+
+
+def _fts_phrase(words: Sequence[str]) -> str:
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def _filters(query: ArticleQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.theme:
+        conditions.append(Article.id.in_(
+            select(ArticleTag.article_id).where(ArticleTag.theme_id == query.theme)))
+    if query.source:
+        conditions.append(Article.id.in_(
+            select(Sighting.article_id).join(Source, Source.id == Sighting.source_id)
+            .where(Source.key == query.source)))
+    if query.language:
+        conditions.append(or_(Article.language == query.language,
+                              Article.language.like(f"{query.language}-%")))
+    if query.since is not None:
+        conditions.append(Article.first_seen_at >= utc_naive(query.since))
+    if query.until is not None:
+        conditions.append(Article.first_seen_at < utc_naive(query.until))
+    if query.only_ids is not None:
+        conditions.append(Article.id.in_(sorted(query.only_ids)) if query.only_ids
+                          else literal(False))
+    if query.except_ids:
+        conditions.append(Article.id.not_in(sorted(query.except_ids)))
+    return conditions
+
+
+def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any]:
+    """The matching ids (as a select) and the order to list them in."""
+    base = select(Article.id).where(*_filters(query))
+    newest = (Article.first_seen_at.desc(), Article.id.desc())
+    if not query.words:
+        return base, newest
+    long_words = [w for w in query.words if len(w) >= TRIGRAM]
+    short_words = [w for w in query.words if len(w) < TRIGRAM]
+    base = base.where(*(_word_matches(w) for w in short_words))
+    if session.get_bind().dialect.name == "sqlite":
+        if long_words:
+            base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
+                    .where(text("articles_search MATCH :phrase")
+                           .bindparams(phrase=_fts_phrase(long_words))))
+            return base, (text("bm25(articles_search, 3.0, 1.0)"), *newest)
+        return base, (_title_rank(query.words).desc(), *newest)
+    base = base.where(*(_word_matches(w) for w in long_words))
+    lead = func.left(Article.text, LEAD_CHARS)
+    rank = _title_rank(query.words) * 3 + sum(
+        (case((lead.ilike(_like(w), escape="\\"), 1), else_=0) for w in query.words),
+        start=literal(0))
+    return base, (rank.desc(), *newest)
+
+
+def _title_rank(words: Sequence[str]) -> ColumnElement[int]:
+    return sum((case((Article.title.ilike(_like(w), escape="\\"), 1), else_=0) for w in words),
+               start=literal(0))
+
+
+def search_articles(session: Session, query: ArticleQuery) -> SearchPage:
+    """One page of the articles that match ``query``, with how many match in all."""
+    with storage_errors("searching the stored articles failed"):
+        base, order = _ranked(session, query)
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        ids = list(session.scalars(base.order_by(*order).limit(query.limit)
+                                   .offset(query.offset)))
+        hits = _hits(session, ids)
+    return SearchPage(total=total, hits=tuple(hits))
+
+
+def _hits(session: Session, ids: Sequence[int]) -> list[ArticleHit]:
+    if not ids:
+        return []
+    rows = {
+        row.id: row for row in session.execute(
+            select(Article.id, Article.title, Article.canonical_url, Article.url,
+                   Article.language, Article.published_at, Article.first_seen_at,
+                   Article.text, Article.summary, Source.key, Source.name)
+            .join(Source, Source.id == Article.source_id)
+            .where(Article.id.in_(ids)))
+    }
+    themes: dict[int, list[str]] = {}
+    for article_id, theme_id in session.execute(
+        select(ArticleTag.article_id, ArticleTag.theme_id)
+        .where(ArticleTag.article_id.in_(ids))
+        .order_by(ArticleTag.score.desc(), ArticleTag.theme_id)
+    ):
+        themes.setdefault(article_id, []).append(theme_id)
+    return [
+        ArticleHit(
+            id=r.id, title=r.title or "", url=r.canonical_url or r.url, source=r.key,
+            source_name=r.name, language=r.language, published_at=as_utc(r.published_at),
+            first_seen_at=as_utc(r.first_seen_at), themes=tuple(themes.get(r.id, [])),
+            text=r.text or r.summary or "",
+        )
+        for r in (rows[i] for i in ids if i in rows)
+    ]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One sighting of an article: the outlet, its link and title there, when."""
+
+    source: str
+    source_name: str
+    url: str | None
+    title: str | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A theme an article carries, its score and the reasons as stored."""
+
+    theme_id: str
+    score: float
+    reasons: tuple[tuple[str, str, int], ...]  # (term, field, count)
+
+
+@dataclass(frozen=True)
+class ArticleDetail:
+    """One article with everything the article page shows."""
+
+    hit: ArticleHit
+    author: str | None
+    tags: tuple[Tag, ...]
+    sightings: tuple[Seen, ...]
+    tagged_version: str | None
+
+
+def _reasons(value: object) -> tuple[tuple[str, str, int], ...]:
+    found = []
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and isinstance(item.get("term"), str):
+                count = item.get("count")
+                found.append((item["term"], str(item.get("field") or ""),
+                              count if isinstance(count, int) else 1))
+    return tuple(found)
+
+
+def article_detail(session: Session, article_id: int) -> ArticleDetail | None:
+    """The article with ``article_id`` and its tags and sightings; None if there is none."""
+    with storage_errors("reading an article failed"):
+        hits = _hits(session, [article_id])
+        if not hits:
+            return None
+        row = session.execute(select(Article.author, Article.tagged_version)
+                              .where(Article.id == article_id)).one()
+        tags = tuple(
+            Tag(t.theme_id, float(t.score), _reasons(t.reasons))
+            for t in session.scalars(select(ArticleTag).where(ArticleTag.article_id == article_id)
+                                     .order_by(ArticleTag.score.desc()))
+        )
+        sightings = tuple(
+            Seen(key, name, url, title, as_utc(seen_at))
+            for key, name, url, title, seen_at in session.execute(
+                select(Source.key, Source.name, Sighting.url, Sighting.title, Sighting.seen_at)
+                .join(Source, Source.id == Sighting.source_id)
+                .where(Sighting.article_id == article_id)
+                .order_by(Sighting.seen_at, Sighting.id))
+        )
+    return ArticleDetail(hit=hits[0], author=row.author, tags=tags, sightings=sightings,
+                         tagged_version=row.tagged_version)
+
+
+def sources_with_articles(session: Session) -> list[tuple[str, str]]:
+    """(key, name) of every stored source, by name: the source filter's choices."""
+    with storage_errors("reading the sources failed"):
+        return [(k, n) for k, n in session.execute(
+            select(Source.key, Source.name).order_by(Source.name, Source.key))]
+
