@@ -1,0 +1,78 @@
+"""The one place the web app calls the theme tagger: load, explain, re-tag one article.
+
+Everything the pages need of the tagger goes through these few functions, in the web
+app's own plain types, so a change in the tagger's modules touches this file only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from config.themes import ThemesFile, load_themes
+from db.tags import replace_article_tags
+from digest.tagging import to_tag_data
+from digest.themes import ThemeSet, compile_themes, explain_article, tag_article
+
+
+@dataclass(frozen=True)
+class LoadedThemes:
+    """A themes.yaml read and compiled."""
+
+    path: Path
+    config: ThemesFile
+    compiled: ThemeSet
+
+    @property
+    def version(self) -> str:
+        """The rules' version, as stored on tagged articles."""
+        return self.compiled.version
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rules decided for one theme on one text, in words a page can show."""
+
+    theme_id: str
+    is_match: bool
+    score: float
+    threshold: float
+    terms: tuple[tuple[str, str, int], ...]  # (term, field, count) that counted
+    exclusions: tuple[str, ...]  # look-alike phrases that fired
+    missing_groups: tuple[tuple[str, ...], ...]  # require groups without a hit
+    dropped_terms: tuple[str, ...]  # terms not counted for lack of context
+    passing_mention: bool
+    only_supporting: bool
+    dominated: bool
+
+
+def load(path: Path) -> LoadedThemes:
+    """Read, validate and compile the themes file at ``path``."""
+    config = load_themes(path)
+    return LoadedThemes(path=path, config=config, compiled=compile_themes(config))
+
+
+def explain(themes: LoadedThemes, title: str, text: str) -> tuple[Verdict, ...]:
+    """Every theme's verdict on a title and text, in the themes' order."""
+    return tuple(
+        Verdict(
+            theme_id=e.theme_id, is_match=e.is_match, score=e.score, threshold=e.threshold,
+            terms=tuple((r.term, r.field, r.count) for r in e.reasons),
+            exclusions=tuple(r.term for r in e.exclusions),
+            missing_groups=e.missing_groups, dropped_terms=e.dropped_terms,
+            passing_mention=e.passing_mention, only_supporting=e.only_supporting,
+            dominated=e.dominated,
+        )
+        for e in explain_article(title, text, themes.compiled)
+    )
+
+
+def retag(session: Session, themes: LoadedThemes, article_id: int, title: str,
+          text: str) -> tuple[str, ...]:
+    """Tag one stored article again with ``themes`` (caller commits); its theme ids."""
+    matches = tag_article(title, text, themes.compiled)
+    replace_article_tags(session, article_id, [to_tag_data(m) for m in matches],
+                         themes.version)
+    return tuple(m.theme_id for m in matches)
