@@ -39,7 +39,7 @@ def import_opml(app: AppContext, file: Path, extra: tuple[str, ...], enabled: bo
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read: {exc.strerror}") from exc
     document = read_opml(data, name=str(file))
-    entries, duplicates = _entries_from(document, existing, extra, enabled)
+    entries, duplicates = entries_from_opml(document, existing, extra, enabled)
     for rejected in document.rejected:
         console.print(f"rejected: {escape(str(file))}:{rejected.line}: "
                       f"{escape(rejected.title or '(untitled)')}: {escape(rejected.reason)}")
@@ -53,7 +53,7 @@ def import_opml(app: AppContext, file: Path, extra: tuple[str, ...], enabled: bo
                   f"{len(document.rejected)} rejected")
 
 
-def _entries_from(
+def entries_from_opml(
     document: OpmlDocument, existing: Sequence[SourceConfig], extra: Sequence[str],
     enabled: bool,
 ) -> tuple[list[dict[str, Any]], list[tuple[int, str, str]]]:
