@@ -32,7 +32,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
     "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag", "schedule",
-    "sources", "sources_add", "sources_check", "sources_opml", "check",
+    "sources", "sources_add", "sources_check", "sources_opml", "check", "web", "search",
 )
 
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from flask import Flask, Response, current_app, g, redirect, render_template, request, url_for
-from markupsafe import Markup
+from flask import Flask, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from config.errors import MigwatchError
@@ -104,7 +104,7 @@ def create_app(app_ctx: AppContext, guard: Guard, *, clock: Clock = utc_now) -> 
     flask_app.register_blueprint(themes.pages)
 
     @flask_app.post("/language")
-    def language() -> Response:
+    def language() -> ResponseReturnValue:
         chosen = normalise_language(request.form.get("lang"))
         response = redirect(_safe_next(request.form.get("next")), code=303)
         response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="Lax",
@@ -112,7 +112,7 @@ def create_app(app_ctx: AppContext, guard: Guard, *, clock: Clock = utc_now) -> 
         return response
 
     @flask_app.route("/login", methods=["GET", "POST"])
-    def login() -> Response | str:
+    def login() -> ResponseReturnValue:
         error = ""
         if request.method == "POST":
             if check_password(guard, request.form.get("password", "")):
@@ -124,7 +124,7 @@ def create_app(app_ctx: AppContext, guard: Guard, *, clock: Clock = utc_now) -> 
         return render_template("login.html", error=error)
 
     @flask_app.post("/logout")
-    def logout() -> Response:
+    def logout() -> ResponseReturnValue:
         from flask import session
         session.clear()
         return redirect(url_for("login"), code=303)
@@ -154,7 +154,3 @@ def page_url(endpoint: str, **values: Any) -> str:
     """``url_for`` without empty query values (keeps filter links short)."""
     return url_for(endpoint, **{k: v for k, v in values.items() if v not in (None, "", ())})
 
-
-def mark(html: str) -> Markup:
-    """Mark already-escaped HTML built by :mod:`.highlight` as safe for the template."""
-    return Markup(html)  # noqa: S704 — built from escaped text by migwatch.web.highlight

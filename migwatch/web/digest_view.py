@@ -37,7 +37,8 @@ def digest_article_ids(app: AppContext, week: str, language: str, now: datetime)
     return frozenset(ids)
 
 
-def story_of(app: AppContext, article_id: int, first_seen_at: datetime) -> tuple[str, list[StoryMember]]:
+def story_of(app: AppContext, article_id: int,
+             first_seen_at: datetime) -> tuple[str, list[StoryMember]]:
     """The article's week and the other articles of its story that week."""
     from digest.cluster import cluster_stories  # heavy: numpy, datasketch
     tz = app.settings.tz

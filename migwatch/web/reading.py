@@ -14,9 +14,15 @@ from sqlalchemy import select
 
 from config.errors import ConfigError
 from db.models import DigestIssue
-from db.search import ArticleDetail, ArticleQuery, SearchPage, article_detail, search_articles
+from db.search import (
+    ArticleDetail,
+    ArticleQuery,
+    SearchPage,
+    article_detail,
+    search_articles,
+    sources_with_articles,
+)
 from db.search import search_words as split_words
-from db.search import sources_with_articles
 from digest.periods import current_week, iso_week_bounds, parse_week, previous_week
 from digest.sanitize import safe_url
 from migwatch.web.app import _, state
@@ -105,8 +111,8 @@ def _search(query: ArticleQuery) -> SearchPage:
 
 
 def _theme_labels() -> dict[str, str]:
-    from migwatch.web.themes import current_themes
     from migwatch.web.app import lang
+    from migwatch.web.themes import current_themes
     return {t.id: t.label_for(lang()) for t in current_themes().config.themes}
 
 
@@ -165,7 +171,7 @@ def article(article_id: int) -> str:
     week, story = story_of(web.app, article_id, detail.hit.first_seen_at)
     words = split_words(request.args.get("q", ""))
     tagged = {t.theme_id for t in detail.tags}
-    themes = [t for t in _theme_labels().items()]
+    themes = list(_theme_labels().items())
     return render_template(
         "article.html", detail=detail, hit=detail.hit, week=week, story=story,
         title=highlight(detail.hit.title or _("(no title)"), words),

@@ -38,8 +38,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # The archive's issue pages are our own sanitised HTML with inline styles (mail clients
 # need them); they get no script at all and run sandboxed.
 ARCHIVE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; "
-               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox "
-               "allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation")
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; "
+               "sandbox allow-popups allow-popups-to-escape-sandbox "
+               "allow-top-navigation-by-user-activation")
 _OPEN_ENDPOINTS = frozenset({"login", "static"})
 
 

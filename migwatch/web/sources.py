@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.errors import ConfigError, MigwatchError, StorageError
@@ -93,7 +94,7 @@ def preview() -> tuple[str, int]:
 
 
 @pages.post("/sources/add")
-def add() -> Response | tuple[str, int]:
+def add() -> ResponseReturnValue:
     """Add the previewed source to sources.yaml."""
     app = state().app
     url = request.form.get("url", "").strip()
@@ -131,21 +132,21 @@ def _edit(key: str, enabled: bool | None) -> None:
 
 
 @pages.post("/sources/<key>/enable")
-def enable(key: str) -> Response:
+def enable(key: str) -> ResponseReturnValue:
     """Collect this source again."""
     _edit(key, True)
     return redirect(url_for("sources.sources_page"), code=303)
 
 
 @pages.post("/sources/<key>/disable")
-def disable(key: str) -> Response:
+def disable(key: str) -> ResponseReturnValue:
     """Stop collecting this source (it stays configured)."""
     _edit(key, False)
     return redirect(url_for("sources.sources_page"), code=303)
 
 
 @pages.post("/sources/<key>/remove")
-def remove(key: str) -> Response:
+def remove(key: str) -> ResponseReturnValue:
     """Remove the source from sources.yaml (its articles stay stored)."""
     _edit(key, None)
     return redirect(url_for("sources.sources_page"), code=303)
@@ -185,7 +186,7 @@ def opml_preview() -> tuple[str, int]:
 
 
 @pages.post("/sources/opml/import")
-def opml_import() -> Response | tuple[str, int]:
+def opml_import() -> ResponseReturnValue:
     """Add the previewed OPML feeds to sources.yaml."""
     app = state().app
     try:

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, render_template, request
 from config.themes import themes_path
 from db.search import ArticleQuery, article_detail, search_articles
 from digest.periods import current_week, iso_week_bounds
-from digest.sanitize import plain_text, shorten, safe_url
+from digest.sanitize import plain_text, safe_url, shorten
 from migwatch.themes_file import add_example, user_themes_path
 from migwatch.web import tagger
 from migwatch.web.app import lang, state
