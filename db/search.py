@@ -6,7 +6,8 @@ language, a time window, article ids to keep or leave out) and returns one page 
 plain frozen dataclasses; ORM rows stay here.
 
 Search is substring search, so Japanese (no spaces between words) and English work alike.
-Every word of the query must be in the title or the text (``"…"`` keeps a phrase whole).
+Every word of the query must be in the title or the text (``"…"`` keeps a phrase whole);
+past :data:`RANK_LIMIT` matches the list is newest first instead of best first.
 SQLite answers from the FTS5 trigram table of migration ``0002_search`` ranked by BM25
 (title hits count three times); PostgreSQL from its pg_trgm GIN indexes, ranked by title
 hits, then hits in the lead.  Trigrams need three characters: a shorter word (``難民``,
@@ -42,6 +43,9 @@ from db.times import as_utc, utc_naive
 
 TRIGRAM = 3  # shortest word the trigram indexes can serve
 LEAD_CHARS = 400  # "in the lead" for PostgreSQL's ranking
+# Past this many matches the list is newest first: scoring tens of thousands of articles
+# costs more than the 200 ms a search may take, and says little (the words are common).
+RANK_LIMIT = 2000
 _SEARCH = table("articles_search", column("rowid"))
 _SPACE = re.compile(r"\s+")
 
@@ -140,12 +144,12 @@ def _filters(query: ArticleQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any]:
-    """The matching ids (as a select) and the order to list them in."""
+def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, Any]:
+    """The matching ids (as a select), the best-first order and the newest-first order."""
     base = select(Article.id).where(*_filters(query))
     newest = (Article.first_seen_at.desc(), Article.id.desc())
     if not query.words:
-        return base, newest
+        return base, newest, newest
     long_words = [w for w in query.words if len(w) >= TRIGRAM]
     short_words = [w for w in query.words if len(w) < TRIGRAM]
     base = base.where(*(_word_matches(w) for w in short_words))
@@ -154,14 +158,16 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any]:
             base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
                     .where(text("articles_search MATCH :phrase")
                            .bindparams(phrase=_fts_phrase(long_words))))
-            return base, (text("bm25(articles_search, 3.0, 1.0)"), *newest)
-        return base, (_title_rank(query.words).desc(), *newest)
+            # ids grow with first sight: the FTS index hands them out newest first
+            return (base, (text("bm25(articles_search, 3.0, 1.0)"), *newest),
+                    (_SEARCH.c.rowid.desc(),))
+        return base, (_title_rank(query.words).desc(), *newest), newest
     base = base.where(*(_word_matches(w) for w in long_words))
     lead = func.left(Article.text, LEAD_CHARS)
     rank = _title_rank(query.words) * 3 + sum(
         (case((lead.ilike(_like(w), escape="\\"), 1), else_=0) for w in query.words),
         start=literal(0))
-    return base, (rank.desc(), *newest)
+    return base, (rank.desc(), *newest), newest
 
 
 def _title_rank(words: Sequence[str]) -> ColumnElement[int]:
@@ -172,8 +178,9 @@ def _title_rank(words: Sequence[str]) -> ColumnElement[int]:
 def search_articles(session: Session, query: ArticleQuery) -> SearchPage:
     """One page of the articles that match ``query``, with how many match in all."""
     with storage_errors("searching the stored articles failed"):
-        base, order = _ranked(session, query)
+        base, best_first, newest_first = _ranked(session, query)
         total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        order = best_first if total <= RANK_LIMIT else newest_first
         ids = list(session.scalars(base.order_by(*order).limit(query.limit)
                                    .offset(query.offset)))
         hits = _hits(session, ids)

@@ -15,6 +15,7 @@ from migwatch.web.app import _
 from migwatch.web.tagger import Verdict
 
 _CONTEXT_CHARS = 8
+CLOSE_SHARE = 0.6  # below this share of the threshold, a lower threshold is no fix
 
 
 def _around(text: str, term: str) -> str | None:
@@ -42,7 +43,11 @@ def _missed(verdict: Verdict, title: str) -> list[str]:
     for group in verdict.missing_groups:
         fixes.append(_("No word of a require group is in the article ({words}…): add the "
                        "word this article uses to that group.", words=", ".join(group[:5])))
-    if verdict.terms and verdict.score < verdict.threshold:
+    if verdict.terms and verdict.score < verdict.threshold * CLOSE_SHARE:
+        fixes.append(_("The score is {score:g}, far below the threshold {threshold:g}: add "
+                       "the words this article uses for the subject to the theme's terms.",
+                       score=verdict.score, threshold=verdict.threshold))
+    elif verdict.terms and verdict.score < verdict.threshold:
         best = max(verdict.terms, key=lambda t: t[2])[0]
         fixes.append(_("The score is {score:g}, the threshold {threshold:g}: lower threshold "
                        "to {score:g}, or raise the weight of “{term}”.", score=verdict.score,

@@ -19,7 +19,7 @@ from migwatch.web.app import lang, state
 from migwatch.web.suggest import suggestions
 
 pages = Blueprint("themes", __name__)
-EXAMPLE_CHARS = 400
+EXAMPLE_CHARS = 240
 _cache: dict[Path, tuple[float, tagger.LoadedThemes]] = {}
 _lock = threading.Lock()
 
@@ -38,9 +38,11 @@ def current_themes() -> tagger.LoadedThemes:
 
 def example_text(title: str, text: str) -> str:
     """What an example of an article holds: its title and the start of its text."""
-    body = shorten(plain_text(text), EXAMPLE_CHARS)
     title = plain_text(title)
-    return f"{title} {body}".strip() if title else body
+    body = plain_text(text)
+    if title and body.startswith(title):  # extracted text often opens with the headline
+        body = body[len(title):].lstrip()
+    return shorten(f"{title} {body}".strip(), EXAMPLE_CHARS)
 
 
 @pages.get("/themes")
