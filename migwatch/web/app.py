@@ -63,6 +63,11 @@ def n_(singular: str, plural: str, count: int, **values: object) -> str:
     return ngettext(lang(), singular, plural, count, **values)
 
 
+def quote(text: str) -> str:
+    """``text`` in the page language's quotation marks."""
+    return f"「{text}」" if lang() == "ja" else f"“{text}”"
+
+
 def format_when(moment: datetime | None) -> str:
     """A moment in the configured time zone, to the minute; ``—`` for none."""
     if moment is None:
@@ -92,7 +97,7 @@ def create_app(app_ctx: AppContext, guard: Guard, *, clock: Clock = utc_now) -> 
     flask_app = Flask("migwatch.web", root_path=str(PACKAGE_DIR),
                       template_folder="templates", static_folder="static")
     flask_app.extensions["migwatch"] = WebState(app=app_ctx, guard=guard, clock=clock)
-    flask_app.jinja_env.globals.update(_=_, n_=n_, when=format_when, lang=lang)
+    flask_app.jinja_env.globals.update(_=_, n_=n_, when=format_when, lang=lang, quote=quote)
     flask_app.jinja_env.trim_blocks = True
     flask_app.jinja_env.lstrip_blocks = True
     install_guard(flask_app, guard)

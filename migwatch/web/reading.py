@@ -24,7 +24,7 @@ from db.search import (
 )
 from db.search import search_words as split_words
 from digest.periods import current_week, iso_week_bounds, parse_week, previous_week
-from digest.sanitize import safe_url
+from digest.sanitize import plain_text, safe_url
 from migwatch.web.app import _, state
 from migwatch.web.highlight import highlight, paragraphs, snippet
 from migwatch.web.security import ARCHIVE_CSP
@@ -159,6 +159,11 @@ def articles() -> str:
         pages_total=pages_total)
 
 
+def _without_headline(texts: list[str], title: str) -> list[str]:
+    """The paragraphs, less a first one that only repeats the headline."""
+    return texts[1:] if texts and texts[0] == plain_text(title) else texts
+
+
 @pages.get("/articles/<int:article_id>")
 def article(article_id: int) -> str:
     """One article: its text, themes and reasons, sightings and story."""
@@ -175,7 +180,8 @@ def article(article_id: int) -> str:
     return render_template(
         "article.html", detail=detail, hit=detail.hit, week=week, story=story,
         title=highlight(detail.hit.title or _("(no title)"), words),
-        body=[highlight(p, words) for p in paragraphs(detail.hit.text)],
+        body=[highlight(p, words) for p in _without_headline(paragraphs(detail.hit.text),
+                                                             detail.hit.title)],
         link=safe_url(detail.hit.url), labels=_theme_labels(), tagged=tagged,
         untagged=[(i, label) for i, label in themes if i not in tagged],
         sightings=[(s, safe_url(s.url)) for s in detail.sightings])

@@ -4,7 +4,9 @@ pipeline into a test database, and the web app served on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +69,7 @@ class Reply:
 def fetch(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None,
           method: str | None = None) -> Reply:
     """One request; HTTP errors come back as replies, not exceptions."""
+    url = urllib.parse.quote(url, safe=":/?&=%#+")  # Japanese in the query, as a browser sends it
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     opener = urllib.request.build_opener(_NoRedirect)
     try:
@@ -79,3 +82,50 @@ def fetch(url: str, *, data: bytes | None = None, headers: dict[str, str] | None
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
         return None
+
+
+class Browser:
+    """A cookie and the page's CSRF token, as a browser keeps them, for form posts."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookie = ""
+        self.token = ""
+
+    def get(self, path: str) -> Reply:
+        reply = fetch(self.base + path.lstrip("/"), headers=self._headers())
+        self._remember(reply)
+        return reply
+
+    def post(self, path: str, fields: dict[str, str],
+             files: dict[str, tuple[str, bytes]] | None = None) -> Reply:
+        if not self.token:
+            self.get("/")
+        fields = {"csrf_token": self.token, **fields}
+        if files:
+            boundary = "migwatch-test-boundary"
+            parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                     .encode() for k, v in fields.items()]
+            for name, (filename, content) in files.items():
+                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                             f'filename="{filename}"\r\nContent-Type: text/xml\r\n\r\n'.encode()
+                             + content + b"\r\n")
+            data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+            content_type = f"multipart/form-data; boundary={boundary}"
+        else:
+            data = urllib.parse.urlencode(fields).encode()
+            content_type = "application/x-www-form-urlencoded"
+        reply = fetch(self.base + path.lstrip("/"), data=data,
+                      headers={**self._headers(), "Content-Type": content_type})
+        self._remember(reply)
+        return reply
+
+    def _headers(self) -> dict[str, str]:
+        return {"Cookie": self.cookie} if self.cookie else {}
+
+    def _remember(self, reply: Reply) -> None:
+        if "Set-Cookie" in reply.headers:
+            self.cookie = reply.headers["Set-Cookie"].split(";")[0]
+        found = re.search(r'name="csrf_token" value="([^"]+)"', reply.body)
+        if found:
+            self.token = found.group(1)
