@@ -77,6 +77,19 @@ def format_when(moment: datetime | None) -> str:
     return moment.astimezone(state().app.settings.tz).strftime("%Y-%m-%d %H:%M")
 
 
+def back_path() -> str:
+    """Where the language switch returns to: this page, or for a form's answer the page
+    the form belongs to (a GET of a POST-only address would fail)."""
+    if request.method == "GET":
+        return request.full_path
+    article_id = (request.view_args or {}).get("article_id")
+    if article_id is not None:
+        return url_for("reading.article", article_id=article_id)
+    if request.blueprint in ("sources", "themes"):
+        return url_for(f"{request.blueprint}.{request.blueprint}_page")
+    return url_for("reading.home")
+
+
 def _pick_language() -> None:
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in ("ja", "en"):
@@ -97,7 +110,8 @@ def create_app(app_ctx: AppContext, guard: Guard, *, clock: Clock = utc_now) -> 
     flask_app = Flask("migwatch.web", root_path=str(PACKAGE_DIR),
                       template_folder="templates", static_folder="static")
     flask_app.extensions["migwatch"] = WebState(app=app_ctx, guard=guard, clock=clock)
-    flask_app.jinja_env.globals.update(_=_, n_=n_, when=format_when, lang=lang, quote=quote)
+    flask_app.jinja_env.globals.update(_=_, n_=n_, when=format_when, lang=lang, quote=quote,
+                                     back_path=back_path)
     flask_app.jinja_env.trim_blocks = True
     flask_app.jinja_env.lstrip_blocks = True
     install_guard(flask_app, guard)

@@ -66,8 +66,7 @@ def page(browser: object) -> Iterator[object]:
     assert not errors, errors  # a CSP violation or a script error shows up here
 
 
-def _shoot(page: object, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def _shoot_widths(page: object, name: str) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
         wide = page.evaluate(  # type: ignore[attr-defined]
@@ -77,16 +76,31 @@ def _shoot(page: object, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
 
 
+def _shoot(page: object, name: str, *, both: bool = True) -> None:
+    """Screenshots at both widths in the page's language, then (``both``) in the other one,
+    switched with the page's own button and back."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    first = page.locator("html").get_attribute("lang")  # type: ignore[attr-defined]
+    _shoot_widths(page, f"{name}-{first}")
+    if both:
+        for _ in range(2):
+            page.click("#switch-lang")  # type: ignore[attr-defined]
+            now = page.locator("html").get_attribute("lang")  # type: ignore[attr-defined]
+            if now != first:
+                _shoot_widths(page, f"{name}-{now}")
+        assert page.locator("html").get_attribute("lang") == first  # type: ignore[attr-defined]
+
+
 def test_search_in_japanese_and_english_then_switch_language(page: object, web: WebServer) -> None:
     page.goto(web.url)  # type: ignore[attr-defined]
     assert page.locator("html").get_attribute("lang") == "ja"  # digest.language: ja
-    _shoot(page, "home-ja")
+    _shoot(page, "home")
     page.fill("#top-q", JA_PHRASE)  # type: ignore[attr-defined]
     page.click("#top-search")  # type: ignore[attr-defined]
     first = page.locator("#results li").first  # type: ignore[attr-defined]
     assert "人身取引" in first.inner_text()
     assert page.locator("#results mark").count() >= 1  # type: ignore[attr-defined]
-    _shoot(page, "search-ja")
+    _shoot(page, "search-ja-words")
     page.fill("#q", "funding cuts")  # type: ignore[attr-defined]
     page.select_option("#f-language", "en")  # type: ignore[attr-defined]
     page.click("#apply")  # type: ignore[attr-defined]
@@ -96,9 +110,7 @@ def test_search_in_japanese_and_english_then_switch_language(page: object, web: 
     assert page.locator("html").get_attribute("lang") == "en"  # type: ignore[attr-defined]
     assert "best match first" in page.locator("#result-count").inner_text()  # type: ignore[attr-defined]
     assert page.input_value("#q") == "funding cuts"  # the search survived the switch
-    _shoot(page, "search-en")
-    page.goto(web.url)  # type: ignore[attr-defined]
-    _shoot(page, "home-en")
+    _shoot(page, "search-en-words")
     page.click("#switch-lang")  # type: ignore[attr-defined]
     assert page.locator("html").get_attribute("lang") == "ja"  # type: ignore[attr-defined]
 
@@ -108,12 +120,12 @@ def test_add_a_source_through_discovery_and_preview(
 ) -> None:
     demo, site = collected
     page.goto(web.url + "sources")  # type: ignore[attr-defined]
-    _shoot(page, "sources-ja")
+    _shoot(page, "sources")
     page.fill("#source-url", site.url("/kaigai/"))  # type: ignore[attr-defined]
     page.click("#source-preview")  # type: ignore[attr-defined]
     assert page.inner_text("#preview-feed-url").endswith("/kaigai/feed.rss")  # type: ignore[attr-defined]
     assert page.locator("#preview-items li").count() >= 1  # type: ignore[attr-defined]
-    _shoot(page, "source-preview-ja")
+    _shoot(page, "source-preview", both=False)
     key = page.input_value("#add-key")  # type: ignore[attr-defined]
     page.click("#add-save")  # type: ignore[attr-defined]
     assert key in page.inner_text("#added")  # type: ignore[attr-defined]
@@ -129,18 +141,22 @@ def test_mark_a_missed_theme_writes_the_example_and_explains(
     demo, _site = collected
     page.goto(web.url + "articles?q=" + JA_PHRASE)  # type: ignore[attr-defined]
     page.click("#results li h3 a")  # type: ignore[attr-defined]
-    _shoot(page, "article-ja")
+    _shoot(page, "article")
     options = page.locator("#missed-theme option")  # type: ignore[attr-defined]
     theme = options.first.get_attribute("value")
     page.select_option("#missed-theme", theme)  # type: ignore[attr-defined]
     page.click("#missed-submit")  # type: ignore[attr-defined]
     assert page.locator("#example-saved").count() == 1  # type: ignore[attr-defined]
     assert page.locator("#fixes li").count() >= 1  # type: ignore[attr-defined]
-    _shoot(page, "missed-theme-ja")
+    _shoot(page, "missed-theme", both=False)
     themes_yaml = (demo.config / "themes.yaml").read_text(encoding="utf-8")
     assert "人身取引" in themes_yaml.split(f"- id: {theme}", 1)[1].split("- id:", 1)[0]
+    page.click("#switch-lang")  # the answer page switches back to its article
+    assert page.locator("#article").count() == 1  # type: ignore[attr-defined]
+    page.click("#switch-lang")  # type: ignore[attr-defined]
     page.goto(web.url + "themes")  # type: ignore[attr-defined]
+    _shoot(page, "themes")
     page.fill("#test-text", "国際移住機関(IOM)は、スーダンからの避難民への支援を拡大すると発表した。")  # type: ignore[attr-defined]
     page.click("#test-submit")  # type: ignore[attr-defined]
     assert page.locator("#verdict-iom .yes").count() == 1  # type: ignore[attr-defined]
-    _shoot(page, "theme-test-ja")
+    _shoot(page, "theme-test", both=False)
