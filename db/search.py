@@ -7,7 +7,7 @@ plain frozen dataclasses; ORM rows stay here.
 
 Search is substring search, so Japanese (no spaces between words) and English work alike.
 Every word of the query must be in the title or the text (``"…"`` keeps a phrase whole);
-past :data:`RANK_LIMIT` matches the list is newest first instead of best first.
+past :data:`COUNT_LIMIT` matches the count stops ("1000+") and the list is newest first.
 SQLite answers from the FTS5 trigram table of migration ``0002_search`` ranked by BM25
 (title hits count three times); PostgreSQL from its pg_trgm GIN indexes, ranked by title
 hits, then hits in the lead.  Trigrams need three characters: a shorter word (``難民``,
@@ -43,9 +43,10 @@ from db.times import as_utc, utc_naive
 
 TRIGRAM = 3  # shortest word the trigram indexes can serve
 LEAD_CHARS = 400  # "in the lead" for PostgreSQL's ranking
-# Past this many matches the list is newest first: scoring tens of thousands of articles
-# costs more than the 200 ms a search may take, and says little (the words are common).
-RANK_LIMIT = 2000
+# Matches are counted up to this many; past it the list is newest first instead of best
+# first: scoring tens of thousands of articles costs more than the 200 ms a search may
+# take, and says little (the words are common).
+COUNT_LIMIT = 1000
 _SEARCH = table("articles_search", column("rowid"))
 _SPACE = re.compile(r"\s+")
 
@@ -95,10 +96,12 @@ class ArticleHit:
 
 @dataclass(frozen=True)
 class SearchPage:
-    """One page of a list: how many articles match in all, and this page of them."""
+    """One page of a list: how many articles match in all (at most :data:`COUNT_LIMIT`,
+    ``is_more`` when there are more), and this page of them."""
 
     total: int
     hits: tuple[ArticleHit, ...]
+    is_more: bool = False
 
 
 def _like(word: str) -> str:
@@ -179,12 +182,16 @@ def search_articles(session: Session, query: ArticleQuery) -> SearchPage:
     """One page of the articles that match ``query``, with how many match in all."""
     with storage_errors("searching the stored articles failed"):
         base, best_first, newest_first = _ranked(session, query)
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        order = best_first if total <= RANK_LIMIT else newest_first
+        # Counting stops past COUNT_LIMIT: a common word matches most of the store, and
+        # reading every match only to count it would cost seconds.
+        capped = base.order_by(*newest_first).limit(COUNT_LIMIT + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
+        is_more = total > COUNT_LIMIT
+        order = newest_first if is_more else best_first
         ids = list(session.scalars(base.order_by(*order).limit(query.limit)
                                    .offset(query.offset)))
         hits = _hits(session, ids)
-    return SearchPage(total=total, hits=tuple(hits))
+    return SearchPage(total=min(total, COUNT_LIMIT), hits=tuple(hits), is_more=is_more)
 
 
 def _hits(session: Session, ids: Sequence[int]) -> list[ArticleHit]:

@@ -32,8 +32,12 @@ def search(app: AppContext, text: str, theme: str | None, source: str | None,
                          limit=limit)
     with app.sessions() as session:
         page = search_articles(session, query)
-    console.print(f"{page.total} articles match; best first:" if page.total
-                  else "no article matches; try fewer words or another spelling")
+    if page.is_more:
+        console.print(f"more than {page.total} articles match; newest first:")
+    elif page.total:
+        console.print(f"{page.total} articles match; best first:")
+    else:
+        console.print("no article matches; try fewer words or another spelling")
     for hit in page.hits:
         when = format_when(hit.published_at or hit.first_seen_at, settings)
         themes = f"  [dim]{', '.join(hit.themes)}[/]" if hit.themes else ""

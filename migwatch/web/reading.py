@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from config.errors import ConfigError
 from db.models import DigestIssue
+from db.queries import article_count
 from db.search import (
     ArticleDetail,
     ArticleQuery,
@@ -137,8 +138,10 @@ def home() -> str:
     latest = issues[0] if issues else None
     week = current_week(web.clock(), web.app.settings.tz)
     newest = _search(ArticleQuery(limit=10))
+    with web.app.sessions() as session:
+        stored = article_count(session)
     return render_template(
-        "home.html", issues=issues, latest=latest, week=week, newest=newest,
+        "home.html", issues=issues, latest=latest, week=week, newest=newest, stored=stored,
         has_archive=archive.is_dir(), labels=_theme_labels(), words=())
 
 
@@ -189,7 +192,10 @@ def article(article_id: int) -> str:
 
 @pages.get("/api/articles")
 def api_articles() -> Response:
-    """The article search as JSON: ``q``, ``theme``, ``source``, ``since``, ``limit``."""
+    """The article search as JSON: ``q``, ``theme``, ``source``, ``since``, ``limit``.
+
+    ``total`` counts at most ``db.search.COUNT_LIMIT`` matches; ``more`` says there are more.
+    """
     args = request.args
     try:
         limit = min(API_MAX, max(1, int(args.get("limit", "50"))))
@@ -203,6 +209,7 @@ def api_articles() -> Response:
     result = _search(query)
     return jsonify({
         "total": result.total,
+        "more": result.is_more,  # true: more than "total" match (counting stops there)
         "articles": [
             {"id": h.id, "title": h.title, "url": safe_url(h.url), "source": h.source,
              "language": h.language,
