@@ -47,6 +47,8 @@ LEAD_CHARS = 400  # "in the lead" for PostgreSQL's ranking
 # first: scoring tens of thousands of articles costs more than the 200 ms a search may
 # take, and says little (the words are common).
 COUNT_LIMIT = 1000
+PROBE_ROWS = 2500  # PostgreSQL: the newest ids tried first (see _newest_window)
+INDEX_ROWS = 6000  # PostgreSQL: expected matches the index may propose instead
 _SEARCH = table("articles_search", column("rowid"))
 _SPACE = re.compile(r"\s+")
 
@@ -114,9 +116,13 @@ def _body() -> ColumnElement[str]:
     return Article.text.op("||")(literal(" ")).op("||")(Article.summary)
 
 
-def _word_matches(word: str) -> ColumnElement[bool]:
+def _word_matches(word: str, *, fold_case: bool) -> ColumnElement[bool]:
     pattern = _like(word)
-    return or_(Article.title.ilike(pattern, escape="\\"), _body().ilike(pattern, escape="\\"))
+    if fold_case and word.lower() != word.upper():  # ILIKE costs ~5x LIKE per row
+        return or_(Article.title.ilike(pattern, escape="\\"),
+                   _body().ilike(pattern, escape="\\"))
+    # SQLite's LIKE already ignores ASCII case; kana and kanji have none
+    return or_(Article.title.like(pattern, escape="\\"), _body().like(pattern, escape="\\"))
 
 
 def _fts_phrase(words: Sequence[str]) -> str:
@@ -155,8 +161,9 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
         return base, newest, newest
     long_words = [w for w in query.words if len(w) >= TRIGRAM]
     short_words = [w for w in query.words if len(w) < TRIGRAM]
-    base = base.where(*(_word_matches(w) for w in short_words))
-    if session.get_bind().dialect.name == "sqlite":
+    is_sqlite = session.get_bind().dialect.name == "sqlite"
+    base = base.where(*(_word_matches(w, fold_case=not is_sqlite) for w in short_words))
+    if is_sqlite:
         if long_words:
             base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
                     .where(text("articles_search MATCH :phrase")
@@ -165,7 +172,7 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
             return (base, (text("bm25(articles_search, 3.0, 1.0)"), *newest),
                     (_SEARCH.c.rowid.desc(),))
         return base, (_title_rank(query.words).desc(), *newest), newest
-    base = base.where(*(_word_matches(w) for w in long_words))
+    base = base.where(*(_word_matches(w, fold_case=True) for w in long_words))
     lead = func.left(Article.text, LEAD_CHARS)
     rank = _title_rank(query.words) * 3 + sum(
         (case((lead.ilike(_like(w), escape="\\"), 1), else_=0) for w in query.words),
@@ -182,16 +189,56 @@ def search_articles(session: Session, query: ArticleQuery) -> SearchPage:
     """One page of the articles that match ``query``, with how many match in all."""
     with storage_errors("searching the stored articles failed"):
         base, best_first, newest_first = _ranked(session, query)
-        # Counting stops past COUNT_LIMIT: a common word matches most of the store, and
-        # reading every match only to count it would cost seconds.
-        capped = base.order_by(*newest_first).limit(COUNT_LIMIT + 1).subquery()
-        total = session.scalar(select(func.count()).select_from(capped)) or 0
-        is_more = total > COUNT_LIMIT
-        order = newest_first if is_more else best_first
-        ids = list(session.scalars(base.order_by(*order).limit(query.limit)
-                                   .offset(query.offset)))
+        is_probed = bool(query.words) and session.get_bind().dialect.name == "postgresql"
+        if is_probed:
+            session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        try:
+            if is_probed:
+                base, is_windowed = _newest_window(session, base)
+                if not is_windowed:
+                    session.execute(text("SET LOCAL enable_bitmapscan = on"))
+            # Counting stops past COUNT_LIMIT: a common word matches most of the store,
+            # and reading every match only to count it would cost seconds.
+            total = _count(session, base)
+            is_more = total > COUNT_LIMIT
+            order = newest_first if is_more else best_first
+            ids = list(session.scalars(base.order_by(*order).limit(query.limit)
+                                       .offset(query.offset)))
+        finally:
+            if is_probed:
+                session.execute(text("SET LOCAL enable_bitmapscan = on"))
         hits = _hits(session, ids)
     return SearchPage(total=min(total, COUNT_LIMIT), hits=tuple(hits), is_more=is_more)
+
+
+def _count(session: Session, matches: Select[Any]) -> int:
+    """How many rows ``matches`` selects, counting no further than COUNT_LIMIT + 1."""
+    capped = matches.limit(COUNT_LIMIT + 1).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0
+
+
+def _newest_window(session: Session, matches: Select[Any]) -> tuple[Select[Any], bool]:
+    """``matches`` narrowed to the newest ids when they alone hold more than COUNT_LIMIT.
+
+    PostgreSQL re-reads every row its trigram index proposes (the index knows trigrams,
+    not their order), and misjudges how many a common word has; a word in a third of the
+    store would cost a second.  So the newest ``PROBE_ROWS`` ids are tried first: a common
+    word fills the count there, and the window grows to where the matches seen so far
+    say it will; a rare word leaves the search to the index, which then proposes few rows.
+    Called with bitmap scans off, so a window is read by id: the trigram index (bitmap
+    scans only) would propose every match in the store again.  Whether a window was kept.
+    """
+    newest = session.scalar(select(func.max(Article.id))) or 0
+    window = PROBE_ROWS
+    while window < newest:
+        narrowed = matches.where(Article.id > newest - window)
+        found = _count(session, narrowed)
+        if found > COUNT_LIMIT:
+            return narrowed, True
+        if found * newest / window <= INDEX_ROWS:
+            break  # few matches in all: the index proposes few rows
+        window = int(window * min(8.0, 1.25 * (COUNT_LIMIT + 1) / max(found, 1)))
+    return matches, False
 
 
 def _hits(session: Session, ids: Sequence[int]) -> list[ArticleHit]:
