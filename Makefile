@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/collect.py --feeds 200 --articles 20
 	$(PY) bench/tag.py
 	$(PY) bench/digest.py
+	$(PY) bench/search.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from config.themes import ThemesFile, load_themes
 from db.tags import replace_article_tags
-from digest.tagging import to_tag_data
+from digest.tagging import tag_stored_articles, to_tag_data
 from digest.themes import ThemeSet, compile_themes, explain_article, tag_article
 
 
@@ -76,3 +76,9 @@ def retag(session: Session, themes: LoadedThemes, article_id: int, title: str,
     replace_article_tags(session, article_id, [to_tag_data(m) for m in matches],
                          themes.version)
     return tuple(m.theme_id for m in matches)
+
+
+def retag_stale(sessions: sessionmaker[Session], themes: LoadedThemes) -> tuple[int, int]:
+    """Tag every article not yet tagged with these rules: (tagged, with a theme)."""
+    summary = tag_stored_articles(sessions, themes.compiled)
+    return summary.tagged, summary.with_themes

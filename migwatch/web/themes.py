@@ -7,7 +7,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from config.themes import themes_path
 from db.search import ArticleQuery, article_detail, search_articles
@@ -59,7 +60,15 @@ def themes_page() -> str:
                                                           until=until, limit=5))
             rows.append((theme, found))
     return render_template("themes.html", rows=rows, week=week, themes=themes,
-                           verdicts=None, test_title="", test_text="")
+                           verdicts=None, test_title="", test_text="",
+                           retagged=request.args.get("retagged"))
+
+
+@pages.post("/themes/retag")
+def retag_all() -> ResponseReturnValue:
+    """Tag again every stored article whose tags came from other rules (after an edit)."""
+    tagged, _with_themes = tagger.retag_stale(state().app.sessions, current_themes())
+    return redirect(url_for("themes.themes_page", retagged=tagged), code=303)
 
 
 @pages.post("/themes/test")

@@ -114,6 +114,8 @@ def test_themes_page_and_text_test(web: WebServer) -> None:
     assert result.status == 200
     assert re.search(r'id="verdict-iom">.*?does not match|id="verdict-iom">.*?該当しない',
                      result.body, re.DOTALL)
+    retag = browser.post("/themes/retag", {})
+    assert retag.status == 303 and "retagged=0" in retag.headers["Location"]  # all current
 
 
 def test_the_archive_is_served_without_script(web: WebServer, collected: Collected) -> None:
