@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 
 import click
@@ -23,10 +24,9 @@ def run_web(app: AppContext, host: str, port: int, allowed_hosts: tuple[str, ...
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
                           "choose another --port") from exc
     console.print(f"[bold]migwatch web: {server.url}[/]  (Ctrl-C stops it)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # waitress itself returns on Ctrl-C
         server.run()
-    except KeyboardInterrupt:
-        console.print("stopped")
+    console.print("web app stopped")
     return 0
 
 
