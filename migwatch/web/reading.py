@@ -135,7 +135,9 @@ def home() -> str:
         issues = list(session.scalars(select(DigestIssue).order_by(
             DigestIssue.period.desc(), DigestIssue.language)))
     archive = Path(web.app.settings.digest.archive_dir)
-    latest = issues[0] if issues else None
+    wanted = web.app.settings.digest.language  # the newest issue, in the digest's language
+    latest = next((i for i in issues if i.period == issues[0].period and i.language == wanted),
+                  issues[0]) if issues else None
     week = current_week(web.clock(), web.app.settings.tz)
     newest = _search(ArticleQuery(limit=10))
     with web.app.sessions() as session:

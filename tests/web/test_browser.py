@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from digest.build import build_digest, load_theme_infos
+from digest.periods import current_week
 from migwatch.sampleweb import SampleWeb
 from migwatch.web.server import WebServer
 from tests.web.fixtures import JA_PHRASE, Collected, collect_demo, serve
@@ -36,8 +39,14 @@ def chromium_path() -> str:
 def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Collected, SampleWeb]]:
     root = tmp_path_factory.mktemp("web-browser")
     with SampleWeb() as demo_sites, SampleWeb(SITE) as other_site:
-        yield collect_demo(root / "demo", demo_sites, f"sqlite:///{root / 'db.sqlite3'}"), \
-            other_site
+        demo = collect_demo(root / "demo", demo_sites, f"sqlite:///{root / 'db.sqlite3'}")
+        now = datetime.now(UTC)
+        for language in ("ja", "en"):  # the start page shows the latest issue
+            build_digest(demo.app.sessions, demo.app.settings,
+                         load_theme_infos(demo.app.config_path),
+                         week=current_week(now, demo.app.settings.tz), language=language,
+                         now=now)
+        yield demo, other_site
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +103,7 @@ def _shoot(page: object, name: str, *, both: bool = True) -> None:
 def test_search_in_japanese_and_english_then_switch_language(page: object, web: WebServer) -> None:
     page.goto(web.url)  # type: ignore[attr-defined]
     assert page.locator("html").get_attribute("lang") == "ja"  # digest.language: ja
+    assert page.locator("#latest-issue .button").count() == 2  # type: ignore[attr-defined]
     _shoot(page, "home")
     page.fill("#top-q", JA_PHRASE)  # type: ignore[attr-defined]
     page.click("#top-search")  # type: ignore[attr-defined]
