@@ -47,6 +47,9 @@ def snippet(raw: str, words: Sequence[str], max_chars: int = SNIPPET_CHARS) -> M
     if found is None or found.start() < max_chars // 3:
         return highlight(shorten(text, max_chars), words)
     start = max(0, found.start() - max_chars // 3)
+    space = text.find(" ", start, found.start())
+    if 0 <= space < found.start() - 1 and found.start() - space < max_chars // 2:
+        start = space + 1  # Latin text starts at a word; Japanese has no spaces to find
     window = "…" + shorten(text[start:], max_chars)
     return highlight(window, words)
 
