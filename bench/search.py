@@ -35,6 +35,8 @@ QUERIES = (
     "国際移住機関", "人身取引", "難民", "技能実習 受け入れ", "分担金の支払い",
     "IOM", "trafficking", "funding cuts", "International Organization for Migration",
     "UN", "存在しない語句です", "nonexistentword",
+    "ZZ",  # a short word that is nowhere: LIKE reads every row
+    "人身取引 funding 技能実習",  # words of different items: a few hundred, ranked
 )
 BATCH = 2000
 
