@@ -159,8 +159,11 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
     newest = (Article.first_seen_at.desc(), Article.id.desc())
     if not query.words:
         return base, newest, newest
-    long_words = [w for w in query.words if len(w) >= TRIGRAM]
-    short_words = [w for w in query.words if len(w) < TRIGRAM]
+    # Cheapest test first (a row failing it skips the others): words without case (LIKE,
+    # not ILIKE), then longer words, which are the rarer ones.
+    words = sorted(query.words, key=lambda w: (w.lower() != w.upper(), -len(w)))
+    long_words = [w for w in words if len(w) >= TRIGRAM]
+    short_words = [w for w in words if len(w) < TRIGRAM]
     is_sqlite = session.get_bind().dialect.name == "sqlite"
     base = base.where(*(_word_matches(w, fold_case=not is_sqlite) for w in short_words))
     if is_sqlite:
