@@ -3,6 +3,7 @@ beside the scheduler (``migwatch serve --web``) and in tests."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -11,6 +12,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from migwatch.context import AppContext
@@ -62,7 +64,8 @@ class WebServer:
         try:
             self.server.run()
         finally:
-            self.server.close()
+            with contextlib.suppress(OSError):  # already closed by stop()
+                self.server.close()
 
     def start(self) -> WebServer:
         """Serve on a background thread."""
@@ -72,11 +75,19 @@ class WebServer:
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
         """Stop serving and wait for the thread."""
-        self.server.close()
-        self.server.task_dispatcher.shutdown()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
+            # Closed from the loop's own thread (through its wake-up pipe): a socket closed
+            # under a running select() from another thread fails with EBADF there.
+            self.server.trigger.pull_trigger(self._close_all)
             self._thread.join(timeout_seconds)
+        else:
+            with contextlib.suppress(OSError):
+                self.server.close()
+        self.server.task_dispatcher.shutdown()
         log.info("web status=stopped")
+
+    def _close_all(self) -> None:
+        wasyncore.close_all(self.server._map, ignore_all=True)  # an empty map ends the loop
 
     def __enter__(self) -> WebServer:
         return self.start()

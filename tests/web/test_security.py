@@ -4,6 +4,7 @@ login off loopback, and untrusted article text that never reaches a page as mark
 from __future__ import annotations
 
 import re
+import urllib.error
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -125,3 +126,6 @@ def test_with_a_password_pages_need_the_login(app_ctx: AppContext, tmp_path: Pat
         assert right.status == 303
         signed_in = right.headers["Set-Cookie"].split(";")[0]
         assert fetch(web.url + "articles", headers={"Cookie": signed_in}).status == 200
+    assert web._thread is not None and not web._thread.is_alive()  # stopped, port closed
+    with pytest.raises(urllib.error.URLError):
+        fetch(web.url)
