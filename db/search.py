@@ -199,12 +199,12 @@ def search_articles(session: Session, query: ArticleQuery) -> SearchPage:
         base, best_first, newest_first = _ranked(session, query)
         is_probed = bool(query.words) and session.get_bind().dialect.name == "postgresql"
         if is_probed:
-            session.execute(text("SET LOCAL enable_bitmapscan = off"))
+            _read_by_id(session, True)
         try:
             if is_probed:
                 base, is_windowed = _newest_window(session, base)
                 if not is_windowed:
-                    session.execute(text("SET LOCAL enable_bitmapscan = on"))
+                    _read_by_id(session, False)
             # Counting stops past COUNT_LIMIT: a common word matches most of the store,
             # and reading every match only to count it would cost seconds.
             total = _count(session, base)
@@ -214,9 +214,18 @@ def search_articles(session: Session, query: ArticleQuery) -> SearchPage:
                                        .offset(query.offset)))
         finally:
             if is_probed:
-                session.execute(text("SET LOCAL enable_bitmapscan = on"))
+                _read_by_id(session, False)
         hits = _hits(session, ids)
     return SearchPage(total=min(total, COUNT_LIMIT), hits=tuple(hits), is_more=is_more)
+
+
+def _read_by_id(session: Session, is_on: bool) -> None:
+    """PostgreSQL: read a window of ids through the primary key, not through the trigram
+    index (which would propose every match in the store) nor the whole table (which the
+    planner picks for a range it misjudges: 98 ms against 16 ms for 2,500 ids)."""
+    value = "off" if is_on else "on"
+    session.execute(text(f"SET LOCAL enable_bitmapscan = {value}"))
+    session.execute(text(f"SET LOCAL enable_seqscan = {value}"))
 
 
 def _count(session: Session, matches: Select[Any]) -> int:
@@ -233,8 +242,7 @@ def _newest_window(session: Session, matches: Select[Any]) -> tuple[Select[Any],
     store would cost a second.  So the newest ``PROBE_ROWS`` ids are tried first: a common
     word fills the count there, and the window grows to where the matches seen so far
     say it will; a rare word leaves the search to the index, which then proposes few rows.
-    Called with bitmap scans off, so a window is read by id: the trigram index (bitmap
-    scans only) would propose every match in the store again.  Whether a window was kept.
+    Called with :func:`_read_by_id` on.  Whether a window was kept.
     """
     newest = session.scalar(select(func.max(Article.id))) or 0
     window = PROBE_ROWS
