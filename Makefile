@@ -37,6 +37,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/collect.py --feeds 200 --articles 20
 	$(PY) bench/tag.py
+	$(PY) bench/feeds.py
 	$(PY) bench/digest.py
 	$(PY) bench/search.py
 

@@ -1,7 +1,13 @@
 """Benchmark: a digest from 5,000 synthetic candidate articles in a SQLite file.
 
 Run ``.venv/bin/python bench/digest.py [--articles N]``.  Prints the time of the query and
-of cluster+rank+render (the target is under 2 s for the latter), and peak memory.
+of cluster (events: near-duplicates and evidence) + rank + render (the target is under
+2 s, aim 1 s), the mail size (under 90 KB at any size), and peak memory.
+
+Times on a shared machine vary with its load, so the script also times a floor in the
+same run: one pass that only reads every candidate's title and summary through
+``unicodedata.normalize`` and ``str.casefold`` and sorts them, the least any text
+clustering does.  The ratio to it is comparable between runs; the seconds are not.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,9 +29,10 @@ from sqlalchemy import Engine
 
 from config.schema import DigestSettings
 from db import create_db_engine, migrate, session_factory
-from db.digests import load_candidates
+from db.digests import CandidateArticle, load_candidates
 from db.models import Article, ArticleTag, Sighting, Source
 from db.queries import source_health
+from digest.build import gazetteer_for
 from digest.cluster import cluster_stories
 from digest.model import RenderedDigest, ThemeInfo
 from digest.rank import rank_digest
@@ -101,7 +109,7 @@ def run(engine: Engine) -> tuple[float, float, float, float, int, int, RenderedD
         candidates = load_candidates(session, START, START + timedelta(days=7))
         health = source_health(session)
     queried = time.perf_counter()
-    stories = cluster_stories(candidates)
+    stories = cluster_stories(candidates, gazetteer_for(THEMES))
     clustered = time.perf_counter()
     now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
     ranked = rank_digest(
@@ -116,6 +124,20 @@ def run(engine: Engine) -> tuple[float, float, float, float, int, int, RenderedD
             len(candidates), len(stories), rendered)
 
 
+def floor_seconds(candidates: list[CandidateArticle]) -> float:
+    """The floor: NFKC and case-fold every title and summary, then sort them (best of 10)."""
+    best = float("inf")
+    for _ in range(10):
+        began = time.perf_counter()
+        folded = [
+            unicodedata.normalize("NFKC", f"{a.title} {a.summary}").casefold()
+            for a in candidates
+        ]
+        folded.sort()
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
 def main() -> None:
     """Populate, then time query and cluster+rank+render."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -127,7 +149,12 @@ def main() -> None:
         populate(path, args.articles)
         print(f"populate   {time.perf_counter() - began:6.2f} s  ({args.articles} articles)")
         engine = create_db_engine(f"sqlite:///{path}")
-        timings = run(engine)
+        with session_factory(engine)() as session:
+            floor = floor_seconds(load_candidates(session, START, START + timedelta(days=7)))
+        # the first pass pays the one-off costs of a process (templates compiled, the
+        # suffix list and the gazetteer loaded); the best of the next three is the figure
+        first = run(engine)
+        timings = min((run(engine) for _ in range(3)), key=lambda t: t[3] - t[0])
         # a second pass under tracemalloc, which slows Python down: memory only
         tracemalloc.start()
         run(engine)
@@ -138,9 +165,15 @@ def main() -> None:
     print(f"query      {queried:6.2f} s  ({candidates} candidates)")
     print(f"cluster    {clustered - queried:6.2f} s  ({stories} stories)")
     print(f"rank       {ranked_at - clustered:6.2f} s")
-    print(f"render     {done - ranked_at:6.2f} s  (mail {len(rendered.html) // 1024} KiB, "
-          f"archive {len(rendered.archive_html) // 1024} KiB)")
-    print(f"cluster+rank+render {done - queried:6.2f} s  (target < 2 s)")
+    mail_bytes = len(rendered.html.encode())
+    print(f"render     {done - ranked_at:6.2f} s  (mail {mail_bytes / 1000:.1f} KB of 90 KB, "
+          f"text {len(rendered.text.encode()) / 1000:.1f} KB, "
+          f"archive {len(rendered.archive_html.encode()) / 1000:.0f} KB)")
+    print(f"cluster+rank+render {done - queried:6.2f} s  (target < 2 s, aim 1 s; best of 3; "
+          f"first pass of the process {first[3] - first[0]:.2f} s)")
+    print(f"floor      {floor:6.3f} s  (fold and sort the candidates' text); "
+          f"cluster {((clustered - queried) / floor):.0f}x floor, "
+          f"cluster+rank+render {((done - queried) / floor):.0f}x floor")
     print(f"peak traced memory  {peak / 2**20:6.1f} MiB; "
           f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:6.1f} MiB")
 

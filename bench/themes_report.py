@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python bench/themes_report.py [FILE...] [--themes themes.yaml] [--errors]
+        [--headlines]
 
 Each line of a FILE is ``{"id", "lang", "title", "text", "themes": [ids]}``.  With no FILE,
 the labelled set ``tests/data/themes_labelled.jsonl`` is scored.  The report prints, per
@@ -26,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.themes import load_themes  # noqa: E402
-from digest.themes import ThemeSet, compile_themes, explain_article, tag_article  # noqa: E402
+from digest.tagging.compile import ThemeSet, compile_themes  # noqa: E402
+from digest.tagging.explain import explain_article  # noqa: E402
+from digest.tagging.match import tag_article  # noqa: E402
 
 DEFAULT_FILE = ROOT / "tests" / "data" / "themes_labelled.jsonl"
 DEFAULT_THEMES = ROOT / "config" / "themes.yaml"
@@ -150,10 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--themes", type=Path, default=DEFAULT_THEMES)
     parser.add_argument("--errors", action="store_true", help="list every FP and FN")
+    parser.add_argument("--headlines", action="store_true",
+                        help="also report headline-only items (no text) and the others apart")
     args = parser.parse_args(argv)
     themes = compile_themes(load_themes(args.themes))
-    report = evaluate(read_items(args.files or [DEFAULT_FILE]), themes)
+    items = read_items(args.files or [DEFAULT_FILE])
+    report = evaluate(items, themes)
     print_report(report, themes.ids)
+    if args.headlines:
+        for name, subset in (("headline only", [i for i in items if not i.get("text")]),
+                             ("with a body", [i for i in items if i.get("text")])):
+            print(f"\n##### {name}: {len(subset)} items")
+            print_report(evaluate(subset, themes), themes.ids)
     if args.errors:
         print()
         for line in report.errors:

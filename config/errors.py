@@ -20,6 +20,9 @@ This module is a leaf (it imports nothing of ours), so ``db/`` may import it too
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class MigwatchError(Exception):
     """Base of every error migwatch reports to a user."""
@@ -61,3 +64,16 @@ class AlreadyRunningError(MigwatchError):
     """Another scheduler already runs against this database."""
 
     exit_code = 2
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'feed'?"`` when ``word`` is close to one of ``choices``, else ``""``.
+
+    Meant to be appended to a message, as Click does for a misspelt command.
+    """
+    from config.i18n import cli_language, gettext  # a leaf still: i18n imports nothing of ours
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return gettext(cli_language(), "; did you mean {choice}?", choice=repr(close[0]))

@@ -7,9 +7,11 @@ user who is not a programmer).  Durations are written ``30s``, ``15m``, ``2h``, 
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from datetime import timedelta
+from functools import cache
 from typing import Annotated, Literal
 
 from apscheduler.triggers.cron import CronTrigger
@@ -31,19 +33,76 @@ _SIZE_UNITS = {
     "kib": 1024, "mib": 1024**2, "gib": 1024**3,
 }
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+# A BCP 47 tag (RFC 5646 §2.1): a primary language subtag of 2-3 letters, then subtags.
+_LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+@cache
+def _language_names() -> tuple[frozenset[str], dict[str, str]]:
+    """Known primary language subtags, and language names (English, Japanese, own) → tag."""
+    from babel import Locale  # the CLDR tables; imported only when a language is checked
+
+    codes: set[str] = set()
+    names: dict[str, str] = {}
+    for display in ("en", "ja"):
+        for code, label in Locale(display).languages.items():
+            if "_" in code:
+                continue
+            codes.add(code)
+            names.setdefault(label.casefold(), code)
+    return frozenset(codes), names
+
+
+def parse_language(value: object) -> object:
+    """A source language as its BCP 47 primary subtag: ``ja``, ``en``, ``zh``.
+
+    ``ja-JP`` and ``en_US`` are read as ``ja`` and ``en``; a language written as a name
+    (``Japanese``, ``日本語``) is refused with the tag to use instead.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    codes, names = _language_names()
+    match = _LANGUAGE_TAG.match(text)
+    if match and match.group(1).lower() in codes:
+        return match.group(1).lower()
+    named = names.get(text.casefold())
+    if named:
+        raise ValueError(f"{value!r} is a language name; use {named}")
+    raise ValueError(f"{value!r} is not a language tag; write a BCP 47 tag such as ja, en or "
+                     "zh")
+
+
+_PROXY_URL = re.compile(r"https?://([^\s/@]+@)?(\[[0-9A-Fa-f:.]+\]|[^\s/@:\[\]]+)(:\d{1,5})?/?")
 
 
 def parse_duration(value: object) -> timedelta:
     """Parse ``30s``/``15m``/``2h``/``1d``/``1w`` (or plain seconds) into a timedelta."""
     if isinstance(value, timedelta):
         return value
+    seconds: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
-    raise ValueError(f"{value!r} is not a duration; write it like 30s, 15m, 2h or 1d")
+            seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds is None or not math.isfinite(seconds):
+        # YAML's .inf and .nan are floats; timedelta would overflow on them.
+        raise ValueError(f"{value!r} is not a duration; write it like 30s, 15m, 2h or 1d")
+    if seconds > _LONGEST.total_seconds():
+        raise ValueError(f"{value!r} is too long; at most {_in_words(_LONGEST)}")
+    return timedelta(seconds=seconds)
+
+
+def _in_words(value: timedelta) -> str:
+    """``10 minutes``, ``1 day``, ``30 days``: a bound as a user reads it."""
+    seconds = value.total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds:g} seconds"
 
 
 def parse_size(value: object) -> int:
@@ -64,7 +123,37 @@ def _check_positive(value: timedelta) -> timedelta:
     return value
 
 
+def _at_most(limit: timedelta) -> AfterValidator:
+    def check(value: timedelta) -> timedelta:
+        if value > limit:
+            raise ValueError(f"must be at most {_in_words(limit)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _seconds_at_most(limit: float, *, zero_ok: bool = False) -> AfterValidator:
+    """A number of seconds that is finite, above zero (or zero) and at most ``limit``."""
+    shown = _in_words(timedelta(seconds=limit))
+
+    def check(value: float) -> float:
+        low_ok = value >= 0 if zero_ok else value > 0
+        if not math.isfinite(value) or not low_ok or value > limit:
+            lowest = "0" if zero_ok else "more than 0"
+            raise ValueError(f"must be a number of seconds from {lowest} to {limit:g} ({shown})")
+        return value
+
+    return AfterValidator(check)
+
+
+# Every duration has an upper bound: an endless timeout or wait (YAML's .inf) would hang
+# a crawl or the daemon for good instead of failing with a message.
+_LONGEST = timedelta(days=366)
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_check_positive)]
+ShortDuration = Annotated[Duration, _at_most(timedelta(days=1))]
+MonthDuration = Annotated[Duration, _at_most(timedelta(days=30))]
+TimeoutSeconds = Annotated[float, _seconds_at_most(600)]
+DelaySeconds = Annotated[float, _seconds_at_most(3600, zero_ok=True)]
 ByteSize = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 
 
@@ -79,10 +168,12 @@ class CrawlerSettings(_Model):
         "migwatch/0.1 (news monitoring; set crawler.user_agent to name yourself and a contact)",
         description="User-Agent sent with every request; name yourself and a contact.",
     )
-    download_delay_seconds: float = Field(
-        1.0, ge=0, description="Pause between two requests to the same domain."
+    download_delay_seconds: DelaySeconds = Field(
+        1.0, description="Pause between two requests to the same domain (at most 1 hour)."
     )
-    timeout_seconds: float = Field(30.0, gt=0, description="Give up on a request after this.")
+    timeout_seconds: TimeoutSeconds = Field(
+        30.0, description="Give up on a request after this (at most 10 minutes)."
+    )
     obey_robots: bool = Field(True, description="Obey each site's robots.txt.")
     max_feed_bytes: ByteSize = Field(
         15 * 1024**2, description="Largest feed or sitemap accepted, after decompression."
@@ -95,7 +186,12 @@ class CrawlerSettings(_Model):
     max_articles_per_source: int = Field(
         200, ge=1, description="Most new article pages fetched from one source in one pass."
     )
-    max_retry_after: Duration = Field(
+    max_feed_items: int = Field(
+        500, ge=1, le=10_000,
+        description="Most entries read from one feed in one pass, newest first; the rest "
+                    "are read in the next passes.",
+    )
+    max_retry_after: MonthDuration = Field(
         timedelta(hours=24), description="Longest Retry-After a server may ask us to wait."
     )
 
@@ -110,6 +206,27 @@ class NetworkSettings(_Model):
             "hostile feed cannot make migwatch probe your own network."
         ),
     )
+    proxy: str = Field(
+        "",
+        description=(
+            "Send every request through this HTTP proxy (http://host:port, or "
+            "http://user@host:port with the password in MIGWATCH_PROXY_PASSWORD). Empty: connect "
+            "directly and ignore http_proxy/https_proxy in the environment. Through a proxy "
+            "each site's address is still looked up and checked before the request leaves."
+        ),
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _check_proxy(cls, value: str) -> str:
+        value = value.strip()
+        match = _PROXY_URL.fullmatch(value) if value else None
+        if value and match is None:
+            raise ValueError("write the proxy as http://host:port (or leave it empty)")
+        if match is not None and ":" in (match.group(1) or ""):
+            raise ValueError("no password here: write http://user@host:port and set the "
+                             "password in the environment variable MIGWATCH_PROXY_PASSWORD")
+        return value
 
 
 class DigestSettings(_Model):
@@ -130,9 +247,12 @@ class DigestSettings(_Model):
         5, ge=1, description="Attempts to mail an issue to one recipient before giving up."
     )
     feed_entries: int = Field(
-        20, ge=1, description="Newest issues kept in feed.atom (the index lists them all)."
+        20, ge=1, description="Newest finished issues kept in each feed.<lang>.atom."
     )
-    retry_wait: Duration = Field(
+    skip_empty: bool = Field(
+        True, description="A week without any new article is archived but not mailed."
+    )
+    retry_wait: ShortDuration = Field(
         timedelta(minutes=10),
         description="Wait before mailing a failed recipient again; doubles after each try.",
     )
@@ -155,7 +275,9 @@ class SmtpSettings(_Model):
     ssl: bool = Field(False, description="Connect with TLS from the start (port 465).")
     username: str = Field("", description="Login name; empty for no login.")
     sender: str = Field("migwatch@localhost", description="From: address of the digest.")
-    timeout_seconds: float = Field(30.0, gt=0, description="Give up on the server after this.")
+    timeout_seconds: TimeoutSeconds = Field(
+        30.0, description="Give up on the server after this (at most 10 minutes)."
+    )
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> SmtpSettings:
@@ -167,18 +289,20 @@ class SmtpSettings(_Model):
 class ScheduleSettings(_Model):
     """When the daemon collects and sends."""
 
-    tick: Duration = Field(timedelta(minutes=1), description="How often due sources are sought.")
-    min_interval: Duration = Field(timedelta(minutes=15), description="Fastest polling.")
-    max_interval: Duration = Field(timedelta(hours=24), description="Slowest polling.")
+    tick: ShortDuration = Field(
+        timedelta(minutes=1), description="How often due sources are sought."
+    )
+    min_interval: MonthDuration = Field(timedelta(minutes=15), description="Fastest polling.")
+    max_interval: MonthDuration = Field(timedelta(hours=24), description="Slowest polling.")
     digest_cron: str = Field("0 8 * * mon", description="When the digest is sent (crontab).")
-    digest_misfire_grace: Duration = Field(
+    digest_misfire_grace: MonthDuration = Field(
         timedelta(hours=12), description="How late a missed digest run may still start."
     )
     pause_after_failures: float = Field(
-        10.0, gt=0,
+        10.0, gt=0, le=1000, allow_inf_nan=False,
         description="Weighted failures (hard 1, soft 0.5, temporary 0.25) that pause a source.",
     )
-    probe_interval: Duration = Field(
+    probe_interval: MonthDuration = Field(
         timedelta(days=1), description="How often a paused source is tried again."
     )
 
@@ -243,11 +367,15 @@ class SourceConfig(_Model):
     name: str = Field(description="Name shown to readers.")
     kind: Literal["feed", "listing", "sitemap"]
     url: str
-    language: str | None = Field(None, description="ja, en, ...; detected when absent.")
+    language: Annotated[str | None, BeforeValidator(parse_language)] = Field(
+        None, description="BCP 47 primary tag (ja, en, ...); detected when absent."
+    )
     enabled: bool = True
     weight: float = Field(1.0, ge=0, le=10, description="Importance in the digest ranking.")
     fetch_articles: bool = Field(True, description="Download each new article's page.")
-    interval: Duration | None = Field(None, description="Fixed polling interval (no adaptation).")
+    interval: MonthDuration | None = Field(
+        None, description="Fixed polling interval (no adaptation)."
+    )
     listing: ListingSelectors | None = None
     categories: list[str] = Field(default_factory=list, description="Free labels (OPML).")
     note: str | None = Field(None, description="Anything worth remembering about the source.")

@@ -7,7 +7,7 @@ must not match (the test suite runs them).  Problems are reported as
 unknown keys, bad regular expressions, a theme without terms, duplicate ids.
 
 This module imports only ``config.*``; compiling the rules for matching is
-``digest.themes``'s job.
+``digest.tagging``'s job.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from config.loader import (
 )
 
 THEME_ID_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+CONCEPT_NAME_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
 class _Model(BaseModel):
@@ -147,6 +148,35 @@ class ScoringConfig(_Model):
         description="A theme without a headline hit must score at least this fraction of "
         "the article's best-scoring theme (0: off).",
     )
+    title_only: float = Field(
+        default=1.0, gt=0, le=1,
+        description="Thresholds are multiplied by this for an item with a title and no "
+        "body (a headline-only feed entry).",
+    )
+    lead_headline: bool = Field(
+        default=False,
+        description="A non-supporting term in the lead counts as a headline for dominance: "
+        "a co-theme named up front is kept.",
+    )
+
+
+class ComboConfig(_Model):
+    """Concepts that together are a theme's evidence: a money word near a decrease word."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1, description="Shown in reasons, with the words found.")
+    all: list[str] = Field(min_length=1, description="Concepts that must all be in one window.")
+    within: int | Literal["sentence"] = Field(
+        default="sentence",
+        description="The window: one sentence, or at most this many characters apart.",
+    )
+    with_: list[str] = Field(
+        default_factory=list, alias="with",
+        description="Concepts that must also be somewhere in the article (title or body).",
+    )
+    weight: float = Field(default=1.5, gt=0, description="Points, like a term's weight.")
+    supporting: bool = Field(default=False, description="As for terms.")
 
 
 class Examples(_Model):
@@ -179,6 +209,10 @@ class ThemeConfig(_Model):
         default_factory=list,
         description="Term hits in a sentence with one of these (a biography) don't count.",
     )
+    combos: list[ComboConfig] = Field(
+        default_factory=list,
+        description="Concept combinations that count like terms (paraphrases).",
+    )
     weights: FieldWeights | None = None
     threshold: float = Field(default=2.0, gt=0)
     examples: Examples = Field(default_factory=Examples)
@@ -203,6 +237,10 @@ class ThemesFile(_Model):
     asides: list[Pattern] = Field(
         default_factory=list,
         description="No theme's term hits count in a sentence with one of these.",
+    )
+    concepts: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Named word classes (MONEY, DECREASE, ...) in both languages, for combos.",
     )
     themes: list[ThemeConfig] = Field(default_factory=list)
 
@@ -229,7 +267,8 @@ def load_themes(path: Path) -> ThemesFile:
         parsed = ThemesFile.model_validate(root if root is not None else {})
     except ValidationError as exc:
         problems.extend(
-            validation_problems(path, root, exc, docs="docs/themes.md", skip=_UNION_TAGS)
+            validation_problems(path, root, exc, docs="docs/themes.md", skip=_UNION_TAGS,
+                                model=ThemesFile)
         )
     if parsed is not None and not parsed.themes and not problems:
         problems.append((1, f"{path}:1: themes: no themes defined; add at least one"))
@@ -251,6 +290,16 @@ def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
         return out
     _check_patterns(root.get("exclude"), ["exclude"], add)
     _check_patterns(root.get("asides"), ["asides"], add)
+    concepts = root.get("concepts")
+    known: set[str] = set()
+    if isinstance(concepts, CommentedMap):
+        for name, phrases in concepts.items():
+            if not isinstance(name, str) or not CONCEPT_NAME_PATTERN.fullmatch(name):
+                add(["concepts", str(name)],
+                    "concept names are capitals, digits and '_' (like MONEY)")
+            elif isinstance(phrases, CommentedSeq) and not phrases:
+                add(["concepts", name], "concept has no phrases; list at least one")
+            known.add(str(name))
     themes = root.get("themes")
     if not isinstance(themes, CommentedSeq):
         return out
@@ -274,6 +323,7 @@ def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
                 _check_term(term, [*loc, "terms", t_index], add)
         _check_patterns(theme.get("exclude"), [*loc, "exclude"], add)
         _check_patterns(theme.get("asides"), [*loc, "asides"], add)
+        _check_combos(theme.get("combos"), [*loc, "combos"], known, add)
         require = theme.get("require")
         if isinstance(require, CommentedSeq):
             for g_index, group in enumerate(require):
@@ -281,6 +331,23 @@ def _raw_problems(path: Path, root: Any) -> list[tuple[int, str]]:
                     add([*loc, "require", g_index], "empty group; list at least one term")
                 _check_patterns(group, [*loc, "require", g_index], add)
     return out
+
+
+def _check_combos(combos: Any, loc: list[str | int], known: set[str], add: Any) -> None:
+    if not isinstance(combos, CommentedSeq):
+        return
+    for index, combo in enumerate(combos):
+        if not isinstance(combo, CommentedMap):
+            continue
+        for key in ("all", "with"):
+            names = combo.get(key)
+            if not isinstance(names, CommentedSeq):
+                continue
+            for n_index, name in enumerate(names):
+                if isinstance(name, str) and name not in known:
+                    hint = ", ".join(sorted(known)[:8]) or "none defined"
+                    add([*loc, index, key, n_index],
+                        f"unknown concept {name!r}; define it under concepts: ({hint})")
 
 
 def _check_term(term: Any, loc: list[str | int], add: Any) -> None:

@@ -33,7 +33,8 @@ from crawler.sitemaps import SitemapEntry, parse_sitemap
 from crawler.urls import canonicalize_url
 
 FEED_TYPES = frozenset(
-    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml+rss"}
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml+rss",
+     "application/feed+json"}
 )
 # Paths that common publishing systems (WordPress, Drupal, Hugo, Jekyll) serve a feed on.
 FALLBACK_PATHS = ("/feed/", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml")

@@ -5,7 +5,9 @@ order, the byte order mark, the HTTP ``Content-Type`` charset, the document's ow
 declaration (the XML declaration for feeds; ``<meta charset>`` or the ``http-equiv``
 pragma in the first 4 KB for HTML), byte sniffing with charset-normalizer, and finally
 UTF-8 with U+FFFD replacement.  A declared charset that does not decode the bytes strictly
-is not trusted: the next step is tried.  The result names the codec actually used.
+is tried after the others, and kept (with U+FFFD for the broken bytes) when it reads all
+but a few of them; only a label that breaks on most non-ASCII characters falls through to
+sniffing.  The result names the codec actually used.
 
 Japanese labels are mapped to the codecs browsers really use (WHATWG Encoding Standard,
 https://encoding.spec.whatwg.org/#names-and-labels): every Shift_JIS label means
@@ -55,6 +57,10 @@ _XML_DECLARATION_TEXT = re.compile(
     r"""^(\s*<\?xml\s[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._:-]+)(["'])""", re.IGNORECASE
 )
 _SNIFF_BYTES = 64 * 1024
+# A declared charset is kept, with U+FFFD for the bytes it cannot read, when it reads at
+# least this many non-ASCII characters per broken one.  Text in another encoding read
+# with the wrong label breaks on nearly every non-ASCII character, far below this.
+_FEW_ERRORS_RATIO = 20
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,18 @@ def _is_utf8_with_non_ascii(body: bytes) -> bool:
     return _strict(body, "utf-8") is not None
 
 
+def _mostly_decodes(body: bytes, encoding: str) -> Decoded | None:
+    """``body`` decoded with replacement when at most one in :data:`_FEW_ERRORS_RATIO` of
+    its non-ASCII characters is a replacement; otherwise None (the label is wrong)."""
+    try:
+        text = body.decode(encoding, "replace")
+    except LookupError:
+        return None
+    errors = text.count("\ufffd")
+    readable = sum(1 for ch in text if ch > "\x7f") - errors
+    return Decoded(text, encoding) if errors * _FEW_ERRORS_RATIO <= readable else None
+
+
 def _sniff(body: bytes) -> str | None:
     best = charset_normalizer.from_bytes(body[:_SNIFF_BYTES]).best()
     if best is None:
@@ -146,7 +164,16 @@ def decode_document(
         decoded = _first_strict(body, encoding, _SUPERSETS.get(encoding))
         if decoded is not None:
             return decoded
-        logger.debug("declared charset %s does not decode the body; sniffing", encoding)
+        logger.debug("declared charset %s does not decode the body strictly", encoding)
+
+    # A declared charset that reads almost all of the body wins over a sniff: a UTF-8
+    # page with one broken byte is a UTF-8 page, while a sniffer handed it guesses a
+    # single-byte codec (ISO-8859-10, Shift_JIS_2004) that turns every accent to mojibake.
+    for encoding in declared:
+        decoded = _mostly_decodes(body, _SUPERSETS.get(encoding) or encoding)
+        if decoded is not None:
+            logger.debug("declared %s decodes all but a few bytes; using it", encoding)
+            return decoded
 
     # Pure 7-bit bytes are ASCII (so UTF-8), unless they carry ISO-2022-JP escapes
     # (ESC $ B ...), which is 7-bit too.

@@ -4,6 +4,8 @@ feedparser never fetches anything here: it is handed a stream of bytes that were
 by our own rules first (Shift_JIS read as cp932, so vendor characters such as ① survive)
 and re-encoded as UTF-8.  Its "bozo" flag is classified: a well-formedness slip in an
 otherwise usable feed is kept as a warning; a document with no feed in it is a ParseError.
+Before feedparser, :mod:`crawler.feed_limits` caps the entries read per pass and refuses
+pathological nesting, so one huge feed costs neither minutes nor gigabytes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import feedparser
 from config.errors import ParseError
 from crawler.dates import parse_date
 from crawler.encoding import xml_to_utf8
+from crawler.feed_limits import KnownIdentities, limit_feed
 from crawler.urls import canonicalize_url
+
+DEFAULT_MAX_ITEMS = 500
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class ParsedFeed:
     title: str
     entries: tuple[FeedEntry, ...]
     ttl_seconds: float | None
-    warning: str | None  # a tolerated bozo problem
+    warning: str | None  # a tolerated bozo problem, or what the limits left out
+    entries_left: int = 0  # new entries over max_items, read in the next pass
 
 
 def _first(entry: Any, *names: str) -> Any:
@@ -117,9 +123,22 @@ def parse_feed(
     content_type: str | None,
     tz: tzinfo,
     now: datetime | None = None,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    known: KnownIdentities | None = None,
 ) -> ParsedFeed:
-    """Parse feed bytes into entries; raise ParseError when there is no feed in them."""
-    utf8 = xml_to_utf8(body, content_type)
+    """Parse feed bytes into entries; raise ParseError when there is no feed in them.
+
+    At most ``max_items`` entries are read, newest first, skipping those ``known`` says
+    are stored (see :mod:`crawler.feed_limits`); the rest wait for the next pass.
+    A JSON Feed is handed to :mod:`crawler.jsonfeed`, under the same limits."""
+    from crawler import jsonfeed  # it builds this module's types, so imported here
+
+    if jsonfeed.looks_like_json_feed(body, content_type):
+        return jsonfeed.parse_json_feed(body, url=url, tz=tz, now=now, max_items=max_items,
+                                        known=known)
+    limited = limit_feed(xml_to_utf8(body, content_type), url=url, max_items=max_items,
+                         tz=tz, known=known, now=now)
+    utf8 = limited.body
     headers = {"content-location": url, "content-type": "application/xml; charset=utf-8"}
     result = feedparser.parse(io.BytesIO(utf8), response_headers=headers,
                               resolve_relative_uris=True, sanitize_html=False)
@@ -146,5 +165,7 @@ def parse_feed(
         except ValueError:
             ttl = None
     adapted = tuple(_adapt_entry(e, url, feed_lang, tz, now) for e in entries)
+    notes = "; ".join(note for note in (warning, limited.warning) if note)
     return ParsedFeed(title=(feed.get("title") or "").strip(), entries=adapted,
-                      ttl_seconds=ttl, warning=warning)
+                      ttl_seconds=ttl, warning=notes or None,
+                      entries_left=limited.entries_left)

@@ -7,7 +7,8 @@ loop, an unreachable host, or a refused address.  Every hop is checked with
 :func:`crawler.safety.check_url_allowed`, and the connection is made only to an address
 that :func:`crawler.safety.check_resolved_address` accepted (the name is resolved once,
 here, so DNS cannot answer differently between the check and the connect).  Environment
-proxies are ignored on purpose: through a proxy the address check would be meaningless.
+proxies are ignored on purpose: a proxy resolves names itself, past that check.  With
+``network.proxy`` every hop's host is resolved and checked here before the proxy is asked.
 
 Only the standard library is used (urllib, http.client, zlib); the crawl itself goes
 through Scrapy.
@@ -25,10 +26,16 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from config.errors import FetchError
 from config.schema import Settings
-from crawler.safety import check_resolved_address, check_url_allowed
+from crawler.safety import (
+    check_host_resolves_public,
+    check_resolved_address,
+    check_url_allowed,
+    proxy_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +64,15 @@ def _connect_checked(
     source_address: tuple[str, int] | None = None,
     *,
     allow_private: bool,
+    proxy_host: str = "",
 ) -> socket.socket:
-    """Resolve, check every address, then connect to a checked one (no second lookup)."""
+    """Resolve, check every address, then connect to a checked one (no second lookup).
+    The configured proxy is the one host allowed to be private."""
     host, port = address
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    allowed = allow_private or (bool(proxy_host) and host == proxy_host)
     for *_, sockaddr in infos:
-        check_resolved_address(host, str(sockaddr[0]), allow_private=allow_private)
+        check_resolved_address(host, str(sockaddr[0]), allow_private=allowed)
     last_error: OSError | None = None
     for family, kind, proto, _, sockaddr in infos:
         sock = socket.socket(family, kind, proto)
@@ -80,49 +90,62 @@ def _connect_checked(
 
 
 class _CheckedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, allow_private: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, allow_private: bool, proxy_host: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._create_connection = functools.partial(
-            _connect_checked, allow_private=allow_private
+            _connect_checked, allow_private=allow_private, proxy_host=proxy_host
         )
 
 
 class _CheckedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, allow_private: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, allow_private: bool, proxy_host: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # TLS still verifies the certificate against the host name (SNI and
         # check_hostname use self.host), only the TCP connect goes to the checked IP.
         self._create_connection = functools.partial(
-            _connect_checked, allow_private=allow_private
+            _connect_checked, allow_private=allow_private, proxy_host=proxy_host
         )
 
 
 class _CheckedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, proxy_host: str) -> None:
         super().__init__()
         self.allow_private = allow_private
+        self.proxy_host = proxy_host
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        factory = functools.partial(_CheckedHTTPConnection, allow_private=self.allow_private)
+        factory = functools.partial(_CheckedHTTPConnection, allow_private=self.allow_private,
+                                    proxy_host=self.proxy_host)
         return self.do_open(factory, req)
 
 
 class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, proxy_host: str) -> None:
         super().__init__()
         self.allow_private = allow_private
+        self.proxy_host = proxy_host
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        factory = functools.partial(_CheckedHTTPSConnection, allow_private=self.allow_private)
+        factory = functools.partial(_CheckedHTTPSConnection, allow_private=self.allow_private,
+                                    proxy_host=self.proxy_host)
         context = getattr(self, "_context", None)
         return self.do_open(factory, req, context=context)
 
 
+def _check_target(url: str, *, allow_private: bool, via_proxy: bool) -> None:
+    """The checks of one hop: the URL itself, and through a proxy (which would resolve the
+    name itself, unchecked) the addresses the host resolves to."""
+    check_url_allowed(url, allow_private=allow_private)
+    if via_proxy:
+        check_host_resolves_public(urlsplit(url).hostname or "", allow_private=allow_private)
+
+
 class _CheckedRedirectHandler(urllib.request.HTTPRedirectHandler):
-    def __init__(self, allow_private: bool, max_redirects: int) -> None:
+    def __init__(self, allow_private: bool, max_redirects: int, via_proxy: bool) -> None:
         super().__init__()
         self.allow_private = allow_private
         self.max_redirects = max_redirects
+        self.via_proxy = via_proxy
 
     def redirect_request(
         self,
@@ -135,7 +158,7 @@ class _CheckedRedirectHandler(urllib.request.HTTPRedirectHandler):
     ) -> urllib.request.Request | None:
         visited: list[str] = getattr(req, "migwatch_visited", [req.full_url])
         try:
-            check_url_allowed(newurl, allow_private=self.allow_private)
+            _check_target(newurl, allow_private=self.allow_private, via_proxy=self.via_proxy)
             if newurl in visited:
                 raise FetchError(f"redirect loop: {newurl} redirects back to itself via {code}")
             if len(visited) > self.max_redirects:
@@ -208,15 +231,22 @@ def fetch_page(
     max_bytes: int,
     allow_private: bool,
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    proxy: str = "",
 ) -> FetchedPage:
-    """Download ``url`` with address checks on every hop, a timeout and a size cap."""
-    check_url_allowed(url, allow_private=allow_private)
+    """Download ``url`` with address checks on every hop, a timeout and a size cap;
+    through ``proxy`` if one is given (environment proxies are never used)."""
+    via_proxy = bool(proxy)
+    _check_target(url, allow_private=allow_private, via_proxy=via_proxy)
+    # Through a proxy the connection made is to the proxy, which the user chose (it may
+    # well be on the local network); the targets were checked above.  Any other host
+    # (one no_proxy sends direct) is still checked at connect time.
+    proxy_host = urlsplit(proxy).hostname or "" if proxy else ""
     opener = urllib.request.OpenerDirector()
     for handler in (
-        urllib.request.ProxyHandler({}),
-        _CheckedHTTPHandler(allow_private),
-        _CheckedHTTPSHandler(allow_private),
-        _CheckedRedirectHandler(allow_private, max_redirects),
+        urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else {}),
+        _CheckedHTTPHandler(allow_private, proxy_host),
+        _CheckedHTTPSHandler(allow_private, proxy_host),
+        _CheckedRedirectHandler(allow_private, max_redirects, via_proxy),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
     ):
@@ -268,4 +298,5 @@ def fetch_with_settings(url: str, settings: Settings, *, max_bytes: int) -> Fetc
         max_bytes=max_bytes,
         allow_private=settings.network.allow_private,
         max_redirects=settings.crawler.max_redirects,
+        proxy=proxy_url(settings.network.proxy),
     )

@@ -48,6 +48,12 @@ def describe_status(status: int, url: str) -> str:
     return f"HTTP {status} from {url}; {advice}"
 
 
+def describe_oversize(url: str, max_bytes: int) -> str:
+    """One line for a body that decompresses past the size cap (a hard failure)."""
+    return (f"{url} decompresses to more than the {max_bytes / 1024**2:g} MiB size cap; "
+            "the response was dropped")
+
+
 def classify_failure(failure: Failure, url: str, *, timeout_seconds: float,
                      max_bytes: int) -> tuple[str, str]:
     """Weight class and one-line message for a download failure."""
@@ -73,8 +79,7 @@ def classify_failure(failure: Failure, url: str, *, timeout_seconds: float,
         if "robots.txt" in text.lower():
             return "hard", f"{url} is forbidden by the site's robots.txt"
         if "DOWNLOAD_MAXSIZE" in text or "larger than" in text:
-            return "hard", (f"{url} decompresses to more than the {max_bytes / 1024**2:g} MiB "
-                            "size cap; the response was dropped")
+            return "hard", describe_oversize(url, max_bytes)
         return "soft", f"{url} was not fetched: {text or type(exc).__name__}"
     name = type(exc).__name__
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else name

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from urllib.parse import quote, urlsplit
 
 from config.errors import FetchError
 
@@ -116,11 +118,49 @@ def check_url_allowed(url: str, *, allow_private: bool) -> None:
         raise FetchError(f"refused: {host} is a private/loopback address; {_PRIVATE_HINT}")
 
 
-def check_resolved_address(host: str, ip: str, *, allow_private: bool) -> None:
+def check_resolved_address(host: str, ip: str, *, allow_private: bool,
+                           via_proxy: bool = False) -> None:
     """Raise FetchError if ``host`` resolved to a non-public ``ip`` and that is not allowed."""
     if allow_private or is_public_address(ip):
         return
     logger.warning("refused host=%s ip=%s status=private_address", host, ip)
+    through = " (checked before asking the proxy)" if via_proxy else ""
     raise FetchError(
-        f"refused: {host} resolves to {ip}, a private/loopback address; {_PRIVATE_HINT}"
+        f"refused: {host} resolves to {ip}, a private/loopback address{through}; "
+        f"{_PRIVATE_HINT}"
     )
+
+
+def check_host_resolves_public(host: str, *, allow_private: bool) -> None:
+    """Resolve ``host`` (IPv4 and IPv6) and raise FetchError unless every answer is public.
+
+    For requests sent through a proxy, which would otherwise resolve the name itself: the
+    target is refused here, by name, before anything is sent.  This blocks; the crawl
+    calls it in a thread.
+    """
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+        raise FetchError(
+            f"refused: {host} could not be looked up to check its address before asking the "
+            f"proxy ({reason}); check the URL or your DNS"
+        ) from exc
+    for *_, sockaddr in infos:
+        check_resolved_address(host, str(sockaddr[0]), allow_private=False, via_proxy=True)
+
+
+PROXY_PASSWORD_ENV = "MIGWATCH_PROXY_PASSWORD"
+
+
+def proxy_url(configured: str, environ: Mapping[str, str] = os.environ) -> str:
+    """``network.proxy`` with the password from ``MIGWATCH_PROXY_PASSWORD`` put in, when
+    it names a user (secrets stay out of migwatch.yaml)."""
+    password = environ.get(PROXY_PASSWORD_ENV)
+    parts = urlsplit(configured)
+    if not configured or not password or not parts.username or parts.password is not None:
+        return configured
+    user, host = parts.netloc.rsplit("@", 1)
+    return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()

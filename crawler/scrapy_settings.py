@@ -1,10 +1,12 @@
-"""Scrapy settings derived from ``migwatch.yaml``: one request at a time per domain."""
+"""Scrapy settings derived from ``migwatch.yaml``: one request at a time per domain, no
+proxy unless ``network.proxy`` names one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from config.schema import Settings
+from crawler.safety import proxy_url
 
 RETRY_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
@@ -40,6 +42,10 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "MIGWATCH_ALLOW_PRIVATE": settings.network.allow_private,
+        # Proxies are an explicit choice (network.proxy), never taken from http_proxy in
+        # the environment: a proxy resolves names itself, past the resolver's checks.
+        "HTTPPROXY_ENABLED": bool(settings.network.proxy),
+        "MIGWATCH_PROXY": proxy_url(settings.network.proxy),
         "STATS_DUMP": False,
         "LOGSTATS_INTERVAL": 0,
         "MEMUSAGE_ENABLED": False,

@@ -30,7 +30,13 @@ from crawler.encoding import decode_document
 from crawler.extract import ExtractedArticle, extract_article
 from crawler.feeds import parse_feed
 from crawler.listing import SelectorError, parse_listing
-from crawler.outcomes import classify_failure, classify_status, describe_status, parse_retry_after
+from crawler.outcomes import (
+    classify_failure,
+    classify_status,
+    describe_oversize,
+    describe_status,
+    parse_retry_after,
+)
 from crawler.sitemaps import parse_sitemap
 from crawler.urls import content_hash
 from db.store import NewArticle, SourceOutcome, SourceState
@@ -255,7 +261,12 @@ class CollectSpider(scrapy.Spider):
             return
         body = response.body
         if body[:2] == b"\x1f\x8b":  # a .xml.gz sitemap served as a file, not as an encoding
-            body = gunzip(body, max_size=self._max_bytes(config.kind))
+            max_bytes = self._max_bytes(config.kind)
+            try:
+                body = gunzip(body, max_size=max_bytes)
+            except ValueError:  # Scrapy's "decompressed size over max_size"
+                source_pass.fail("hard", describe_oversize(response.url, max_bytes))
+                return
         digest = hashlib.sha256(body).hexdigest()
         if first:
             state = source_pass.plan.state
@@ -268,8 +279,11 @@ class CollectSpider(scrapy.Spider):
         content_type = _header(response, b"Content-Type")
         if config.kind == "feed":
             feed = parse_feed(body, url=response.url, content_type=content_type, tz=self.tz,
-                              now=self.now())
+                              now=self.now(), known=self.store.known_identities,
+                              max_items=self.app_settings.crawler.max_feed_items)
             source_pass.ttl_seconds = feed.ttl_seconds
+            if feed.entries_left:  # keep no validators, so the next pass reads the rest
+                source_pass.etag = source_pass.last_modified = source_pass.content_hash = None
             candidates = [
                 _candidate(e.link, e.guid, e.title, e.content or e.summary, e.published_at,
                            e.author, e.language or config.language)

@@ -36,6 +36,7 @@ class SightingRow:
     url: str | None
     title: str | None
     seen_at: datetime
+    source_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def load_candidates(
             select(
                 Article.id, Article.title, Article.summary, Article.url, Article.canonical_url,
                 Article.language, Article.published_at, Article.first_seen_at,
-                Source.key, Source.name, Source.weight,
+                Source.key, Source.name, Source.weight, Source.url.label("source_url"),
             )
             .join(Source, Source.id == Article.source_id)
             .where(window)
@@ -105,7 +106,7 @@ def load_candidates(
         for seen in session.execute(
             select(
                 Sighting.article_id, Source.key, Source.name, Source.weight,
-                Sighting.url, Sighting.title, Sighting.seen_at,
+                Sighting.url, Sighting.title, Sighting.seen_at, Source.url,
             )
             .join(Source, Source.id == Sighting.source_id)
             .where(Sighting.article_id.in_(ids))
@@ -123,7 +124,8 @@ def load_candidates(
     for row in articles:
         seen_in = sightings.get(row.id) or [
             # the first source is normally a sighting too; tolerate a crawler that skipped it
-            SightingRow(row.key, row.name, row.weight, row.url, row.title, row.first_seen_at)
+            SightingRow(row.key, row.name, row.weight, row.url, row.title, row.first_seen_at,
+                        row.source_url)
         ]
         result.append(
             CandidateArticle(

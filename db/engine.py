@@ -2,6 +2,8 @@
 
 SQLite is opened in WAL mode with a busy timeout so the CLI, the scheduler and a crawl
 child can share one file; foreign keys are switched on (SQLite leaves them off).
+Migrations run under a lock (a PostgreSQL advisory lock; SQLite's write lock, taken with
+``BEGIN IMMEDIATE``), so two commands started at once on a new database both succeed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,13 +111,68 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent, safe to call on every start)."""
+# PostgreSQL advisory lock key of the migrations: "miw" + 2 (the scheduler's is + 1).
+MIGRATION_LOCK_KEY = 0x6D6977_02
+
+
+def _is_at_head(engine: Engine, cfg: Config) -> bool:
+    """Whether the schema is already at the newest revision (a read, no lock)."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+    return set(current) == set(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def _sqlite_migration_engine(engine: Engine) -> Engine:
+    """An engine on the same file whose transactions start with ``BEGIN IMMEDIATE``.
+
+    pysqlite starts no transaction before DDL, so two processes creating the schema of a
+    new file interleave their CREATE TABLEs ("table deliveries already exists").  Here the
+    whole upgrade is one transaction holding SQLite's write lock from its first statement;
+    a second process waits for it (busy timeout), then finds the schema at head.
+    """
+    locked = create_engine(engine.url, poolclass=NullPool)
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(locked, "connect", on_connect)
+    event.listen(locked, "begin", on_begin)
+    return locked
+
+
+def _upgrade(engine: Engine) -> None:
+    """Upgrade to head inside one transaction that holds the migration lock."""
+    cfg = alembic_config(engine)
+    if _is_at_head(engine, cfg):
+        return
+    sqlite = engine.dialect.name == "sqlite"
+    # An in-memory database lives in its one connection's process alone: nothing to race.
+    sqlite_file = sqlite and engine.url.database not in (None, "", ":memory:")
+    target = _sqlite_migration_engine(engine) if sqlite_file else engine
     try:
-        with engine.begin() as connection:
-            cfg = alembic_config(engine)
+        with target.begin() as connection:
+            if not sqlite:
+                # Two first uses of a new PostgreSQL database both ran CREATE TYPE/TABLE
+                # ("UniqueViolation pg_type_typname_nsp_index"): the loser now waits here,
+                # then Alembic reads the committed version and has nothing left to do.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                                   {"k": MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
+    finally:
+        if sqlite_file:
+            target.dispose()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (idempotent, safe to call on every start,
+    and from several processes at once: the migrations run under a lock)."""
+    try:
+        _upgrade(engine)
     except OperationalError as exc:
         raise StorageError(
             f"database {engine.url.render_as_string(hide_password=True)} is unreachable: "

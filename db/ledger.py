@@ -3,10 +3,11 @@
 A ``Delivery`` row per (period, language, recipient) moves through::
 
     pending ──claim──► sending ──► sent
-       ▲                  │
-       └──── failed ◄─────┤        (failed rows are claimed again on the next run)
-                │         ▼
-                └───► given-up     (never claimed again until reset_given_up)
+       │  ▲               │
+       │  └── failed ◄────┤        (failed rows are claimed again on the next run)
+       │         │        ▼
+       │         └──► given-up     (never claimed again until reset_given_up)
+       └──► skipped                (an empty week, digest.skip_empty: the reason is kept)
 
 ``sending`` marks the window between claiming a row and recording the SMTP outcome.  A
 row still ``sending`` when the builder lock is next taken belongs to a process that died
@@ -39,6 +40,7 @@ from db.times import utc_naive
 
 RETRYABLE = ("pending", "failed", "sending")
 GIVEN_UP = "given-up"
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,21 @@ def claim_delivery(session: Session, delivery_id: int, now: datetime) -> Deliver
             return None
         item = session.get(Delivery, delivery_id, populate_existing=True)
         return None if item is None else _row(item)
+
+
+def skip_pending(session: Session, period: str, language: str, reason: str,
+                 now: datetime) -> int:
+    """Record the issue's pending rows as ``skipped`` with ``reason``; return how many."""
+    with storage_errors("recording skipped deliveries failed", session):
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.period == period, Delivery.language == language,
+                   Delivery.status == "pending")
+            .values(status=SKIPPED, last_error=reason[:1000], updated_at=utc_naive(now))
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:

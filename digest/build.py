@@ -1,6 +1,7 @@
 """The digest orchestrator: one call builds an issue, the way the pipeline diagram reads::
 
-    lock → query (db.digests) → cluster → rank → render → archive files → DigestIssue
+    lock → query (db.digests) → cluster events → rank → render → document
+         → archive files (html, txt, json, index, feeds) → DigestIssue
 
 ``build_digest`` is what the CLI, the scheduler and the demo call.  It owns the side
 effects (database, files, the builder lock); the stages in between are pure and are
@@ -13,6 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,8 +26,10 @@ from db.instance import this_process
 from db.ledger import IssueRecord, builder_lock, record_issue
 from db.queries import source_health
 from db.times import as_utc
-from digest.archive import IssueMeta, atom_time, read_issues, write_feed, write_index, write_issue
+from digest.archive import read_issues, write_feeds, write_index, write_issue
 from digest.cluster import cluster_stories
+from digest.document import issue_document
+from digest.evidence import Gazetteer, build_gazetteer
 from digest.model import BuiltDigest, RankedDigest, ThemeInfo
 from digest.periods import (
     iso_week_bounds,
@@ -34,17 +38,34 @@ from digest.periods import (
     previous_week,
 )
 from digest.rank import rank_digest
-from digest.render import render_digest
+from digest.render import issue_url, render_digest
 
 log = logging.getLogger(__name__)
 
 
 def theme_infos(themes: ThemesFile) -> list[ThemeInfo]:
-    """The digest's view of ``themes.yaml``: ids and labels, in display order."""
+    """The digest's view of ``themes.yaml``: ids, labels and term aliases, in display order."""
     return [
-        ThemeInfo(theme.id, theme.label_for("ja"), theme.label_for("en"))
+        ThemeInfo(
+            theme.id, theme.label_for("ja"), theme.label_for("en"),
+            aliases=tuple(
+                (term.term, tuple(term.aliases))
+                for term in theme.terms
+                if term.aliases and not term.regex
+            ),
+        )
         for theme in themes.themes
     ]
+
+
+@cache
+def _gazetteer(aliases: tuple[tuple[str, tuple[str, ...]], ...]) -> Gazetteer:
+    return build_gazetteer(aliases)
+
+
+def gazetteer_for(themes: Sequence[ThemeInfo]) -> Gazetteer:
+    """The shipped gazetteer with the aliases of the themes' terms (built once per set)."""
+    return _gazetteer(tuple(alias for theme in themes for alias in theme.aliases))
 
 
 def load_theme_infos(config_dir: Path) -> list[ThemeInfo]:
@@ -70,7 +91,7 @@ def rank_week(
         previous_counts = count_by_theme(session, before_start, before_end)
         previous_total = count_articles(session, before_start, before_end)
         health = source_health(session)
-    stories = cluster_stories(candidates)
+    stories = cluster_stories(candidates, gazetteer_for(themes))
     return rank_digest(
         stories,
         themes,
@@ -110,28 +131,22 @@ def build_digest(
             sessions, settings, themes, period=period, language=language, now=now
         )
         rendered = render_digest(ranked, settings.digest, tz=tz, now=now)
-        meta = IssueMeta(
-            period=period,
-            language=language,
-            subject=rendered.subject,
-            built_at=atom_time(now),
-            is_complete=ranked.is_complete,
-            article_count=ranked.figures.article_count,
-            story_count=ranked.figures.story_count,
+        document = issue_document(
+            ranked, subject=rendered.subject, preheader=rendered.preheader, built_at=now,
+            tz=tz, url=issue_url(settings.digest.base_url, period, language),
         )
-        html_path, text_path = write_issue(
-            folder, meta, archive_html=rendered.archive_html, text=rendered.text
+        html_path, text_path, json_path = write_issue(
+            folder, document, archive_html=rendered.archive_html, text=rendered.text
         )
         issues = read_issues(folder)
         index_path = write_index(
             folder, issues, title=settings.digest.title, language=settings.digest.language
         )
-        feed_path = write_feed(
+        feeds = write_feeds(
             folder,
             issues,
             title=settings.digest.title,
             base_url=settings.digest.base_url,
-            language=settings.digest.language,
             max_entries=settings.digest.feed_entries,
         )
         with sessions() as session:
@@ -149,7 +164,7 @@ def build_digest(
                 ),
             )
     log.info(
-        "digest built period=%s lang=%s complete=%s articles=%d stories=%d sources=%d "
+        "digest built period=%s lang=%s complete=%s articles=%d events=%d outlets=%d "
         "shown=%d failing=%d silent=%d seconds=%.2f path=%s status=ok",
         period, language, ranked.is_complete, ranked.figures.article_count,
         ranked.figures.story_count, ranked.figures.source_count,
@@ -167,8 +182,11 @@ def build_digest(
         html_path=html_path,
         text_path=text_path,
         index_path=index_path,
-        feed_path=feed_path,
+        feed_path=feeds[language],
         article_count=ranked.figures.article_count,
         story_count=ranked.figures.story_count,
         source_count=ranked.figures.source_count,
+        json_path=json_path,
+        preheader=rendered.preheader,
+        document=document,
     )

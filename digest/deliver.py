@@ -5,7 +5,13 @@ recipient and returns a :class:`DeliveryReport`.  The ledger in ``db.ledger`` ma
 safe to repeat: a recipient already ``sent`` is skipped, a ``failed`` one is tried again,
 and a row left ``sending`` by a process that died between the SMTP transaction and the
 bookkeeping is sent again (at most one duplicate, never a lost issue; the Message-ID is
-the same, so many clients fold the two).  Runs for one issue never overlap: they hold a
+the same, so many clients fold the two).  The Message-ID is derived from the issue and
+the recipient's full address: stable across resends, unique per recipient (RFC 5322
+§3.6.4), as the ledger needs.
+
+An empty week (no new article) is not mailed when ``digest.skip_empty`` is on: each
+recipient's row is recorded ``skipped`` with the reason, so ``migwatch status`` and a
+later run know why nothing went out.  Runs for one issue never overlap: they hold a
 builder lock.
 
 Giving up: a recipient whose attempt fails when it has had ``digest.max_attempts``
@@ -49,6 +55,7 @@ from config.schema import Settings, SmtpSettings
 from db.instance import this_process
 from db.ledger import (
     GIVEN_UP,
+    SKIPPED,
     DeliveryRow,
     builder_lock,
     claim_delivery,
@@ -59,6 +66,7 @@ from db.ledger import (
     mark_given_up,
     mark_sent,
     reset_given_up,
+    skip_pending,
 )
 from digest.archive import write_atomically
 from digest.model import BuiltDigest, DeliveryOutcome, DeliveryReport
@@ -72,9 +80,9 @@ AfterSend = Callable[[str], None]
 
 
 def message_id_for(period: str, language: str, recipient: str, sender: str) -> str:
-    """A Message-ID stable across resends: from the period, language and recipient domain."""
-    domain = recipient.rsplit("@", 1)[-1].lower()
-    token = hashlib.sha256(f"{period}|{language}|{domain}".encode()).hexdigest()[:20]
+    """A Message-ID stable across resends and unique per recipient of an issue."""
+    address = recipient.strip().lower()
+    token = hashlib.sha256(f"{period}|{language}|{address}".encode()).hexdigest()[:24]
     host = sender.rsplit("@", 1)[-1].strip().lower() if "@" in sender else ""
     if not re.fullmatch(r"[a-z0-9.-]+", host):
         host = "migwatch.invalid"
@@ -289,6 +297,8 @@ def send_digest(
             write_atomically(path, compose(recipient).as_string(policy=SMTP))
             outcomes.append(DeliveryOutcome(recipient, "dry-run", 0, None, path))
         return DeliveryReport(built.period, built.language, tuple(outcomes))
+    if built.is_empty and settings.digest.skip_empty:
+        return _skip_empty(sessions, built, ids, now=now)
     if not built.is_complete:
         raise ConfigError(
             f"week {built.period} is still in progress; it can be built and previewed "
@@ -355,6 +365,32 @@ def send_digest(
         counts["already-sent"], "error" if result.has_failures else "ok",
     )
     return result
+
+
+def skip_reason(period: str) -> str:
+    """Why an issue was not mailed, as the ledger keeps it."""
+    return f"no new articles in {period}; not mailed (digest.skip_empty)"
+
+
+def _skip_empty(
+    sessions: sessionmaker[Session], built: BuiltDigest, ids: dict[str, str], *, now: datetime
+) -> DeliveryReport:
+    """Record every recipient of an empty week as skipped, with the reason; send nothing."""
+    reason = skip_reason(built.period)
+    name = f"digest-send:{built.period}:{built.language}"
+    with builder_lock(sessions, name, holder=this_process(), now=now), sessions() as session:
+        ensure_deliveries(session, built.period, built.language, ids, now)
+        skip_pending(session, built.period, built.language, reason, now)
+        rows = list_deliveries(session, built.period, built.language)
+    log.info("digest period=%s lang=%s empty week: not mailed status=skipped",
+             built.period, built.language)
+    outcomes = tuple(
+        DeliveryOutcome(row.recipient, row.status, row.attempts,
+                        row.last_error if row.status == SKIPPED else None)
+        for row in rows
+        if row.recipient in ids
+    )
+    return DeliveryReport(built.period, built.language, outcomes)
 
 
 def _log_given_up(row: DeliveryRow, reason: str | None) -> None:

@@ -1,17 +1,21 @@
 """The plain, frozen types that flow between the digest stages::
 
-    CandidateArticle (db) → StoryCluster → RankedStory / ThemeSection → RankedDigest
-        → RenderedDigest(subject, html, text, archive_html) → BuiltDigest → DeliveryReport
+    CandidateArticle (db) → StoryCluster (an event) → RankedStory / ThemeSection
+        → RankedDigest → RenderedDigest(subject, html, text, archive_html, issue_json)
+        → BuiltDigest → DeliveryReport
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from db.digests import CandidateArticle, SightingRow, TagRow
 from db.queries import SourceHealth
+from digest.outlets import outlet_key
 
 __all__ = [
     "BuiltDigest",
@@ -19,6 +23,7 @@ __all__ = [
     "DeliveryOutcome",
     "DeliveryReport",
     "HeadlineFigures",
+    "Outlet",
     "RankedDigest",
     "RankedStory",
     "RenderedDigest",
@@ -39,6 +44,8 @@ class ThemeInfo:
     id: str
     label_ja: str
     label_en: str
+    # (term, aliases) of the theme's terms that have aliases: event evidence across languages
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def label_for(self, lang: str) -> str:
         """The label in ``lang``."""
@@ -46,19 +53,42 @@ class ThemeInfo:
 
 
 @dataclass(frozen=True)
+class Outlet:
+    """A site that reported an event, however many of its feeds brought the story."""
+
+    key: str  # registrable domain, or the source key when the address has none
+    name: str
+    url: str | None
+    weight: float
+    seen_at: datetime
+    source_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StoryCluster:
-    """Articles telling one story; the first is the representative."""
+    """Articles telling one event, across outlets and languages; the first is the lead."""
 
     articles: tuple[CandidateArticle, ...]
 
     @property
     def lead(self) -> CandidateArticle:
-        """The article whose title and snippet stand for the story."""
+        """The article whose title and snippet stand for the event."""
         return self.articles[0]
 
+    def lead_for(self, language: str) -> CandidateArticle:
+        """The best article written in ``language``, else the lead."""
+        return next((a for a in self.articles if a.language == language), self.articles[0])
+
     @property
+    def key(self) -> str:
+        """A stable name for the event within its issue (``event-<lead id>``)."""
+        return f"event-{self.lead.id}"
+
+    @cached_property
     def sightings(self) -> tuple[SightingRow, ...]:
-        """One sighting per outlet, earliest first."""
+        """One sighting per source, earliest first."""
+        if len(self.articles) == 1 and len(self.articles[0].sightings) == 1:
+            return self.articles[0].sightings
         seen: dict[str, SightingRow] = {}
         for article in self.articles:
             for sighting in article.sightings:
@@ -66,7 +96,32 @@ class StoryCluster:
                     seen[sighting.source_key] = sighting
         return tuple(sorted(seen.values(), key=lambda s: (s.seen_at, s.source_name)))
 
-    @property
+    @cached_property
+    def outlets(self) -> tuple[Outlet, ...]:
+        """One entry per outlet (registrable domain), earliest first."""
+        grouped: dict[str, list[SightingRow]] = {}
+        for sighting in self.sightings:
+            key = outlet_key(sighting.source_url, sighting.source_key)
+            grouped.setdefault(key, []).append(sighting)
+        return tuple(
+            Outlet(
+                key=key,
+                name=rows[0].source_name,
+                url=rows[0].url,
+                weight=max(row.source_weight for row in rows),
+                seen_at=rows[0].seen_at,
+                source_keys=tuple(row.source_key for row in rows),
+            )
+            for key, rows in grouped.items()
+        )
+
+    @cached_property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the event was reported in, Japanese first."""
+        codes = {a.language.split("-")[0].lower() for a in self.articles if a.language}
+        return tuple(sorted(codes, key=lambda code: (code != "ja", code)))
+
+    @cached_property
     def first_seen_at(self) -> datetime:
         """When the story was first seen (naive UTC)."""
         return min(article.first_seen_at for article in self.articles)
@@ -126,6 +181,15 @@ class RankedDigest:
     sections: tuple[ThemeSection, ...]
     failing: tuple[SourceHealth, ...]
     silent: tuple[SourceHealth, ...]
+    highlights: tuple[RankedStory, ...] = ()
+    movers: tuple[ThemeCount, ...] = ()
+    quiet: tuple[ThemeInfo, ...] = ()
+    events: tuple[StoryCluster, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the week brought no new article at all."""
+        return self.figures.article_count == 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +200,8 @@ class RenderedDigest:
     html: str
     text: str
     archive_html: str
+    preheader: str = ""
+    feed_html: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +222,14 @@ class BuiltDigest:
     article_count: int
     story_count: int
     source_count: int
+    json_path: Path | None = None
+    preheader: str = ""
+    document: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the week brought no new article."""
+        return self.article_count == 0
 
 
 @dataclass(frozen=True)
@@ -163,7 +237,7 @@ class DeliveryOutcome:
     """What happened to one recipient in one run."""
 
     recipient: str
-    status: str  # sent | failed | given-up | already-sent | dry-run
+    status: str  # sent | failed | given-up | already-sent | dry-run | skipped
     attempts: int
     error: str | None
     path: Path | None = None

@@ -9,13 +9,19 @@ Score of a story in a theme = theme score × source weight × outlets × recency
 * theme score is the best tag score any of its articles has for that theme,
 * source weight is the heaviest configured weight among the outlets that carried it
   (floored at 0.1 so a zero weight demotes without hiding),
-* outlets is ``1 + ln(number of outlets)``: five outlets count, but not five times,
+* outlets is ``1 + ln(number of outlets)``: five outlets count, but not five times; an
+  outlet is a site (:mod:`digest.outlets`), so two feeds of one site count once,
 * recency falls linearly from 1.0 (first seen at the end of the week) to 0.75 (at its
   start), so a late story is not buried by the week's first.
 
 A story tagged with several themes is shown in its best-scoring theme (ties go to the
-earlier theme) and named, without its entry, in the others.  Each theme shows at most
+earlier theme) and named, without its entry, under "also relevant" in its second-best
+theme only, so no event is listed twice there.  Each theme shows at most
 ``max_per_theme`` stories; the rest are counted as "+N more" and listed in the archive.
+
+The highlights are the best-scoring events of the week across themes (at most
+:data:`MAX_HIGHLIGHTS`, at most two per theme); the movers are the themes whose count
+changed most against last week.  Themes with nothing this week are ``quiet``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ from digest.model import (
 
 MAX_TERMS = 5
 MAX_MENTIONS = 5
+MAX_HIGHLIGHTS = 5
+HIGHLIGHTS_PER_THEME = 2
+MAX_MOVERS = 3
 WEEK = timedelta(days=7)
 
 
@@ -62,9 +71,9 @@ def theme_terms(story: StoryCluster, theme_id: str) -> tuple[str, ...]:
 
 def story_weight(story: StoryCluster, period_end: datetime) -> float:
     """The part of the score that does not depend on the theme."""
-    sightings = story.sightings
-    weight = max(0.1, max((s.source_weight for s in sightings), default=1.0))
-    outlets = 1.0 + math.log(max(1, len(sightings)))
+    outlets_seen = story.outlets
+    weight = max(0.1, max((o.weight for o in outlets_seen), default=1.0))
+    outlets = 1.0 + math.log(max(1, len(outlets_seen)))
     latest = max(article.first_seen_at for article in story.articles)
     age = min(WEEK, max(timedelta(0), utc_naive(period_end) - latest))
     recency = 1.0 - 0.25 * (age / WEEK)
@@ -116,7 +125,7 @@ def rank_digest(
         shown[best_id].append(
             RankedStory(story, best_id, best_score, theme_terms(story, best_id), names[1:])
         )
-        for theme_id, score in placed[1:]:
+        for theme_id, score in placed[1:2]:
             mentioned[theme_id].append(
                 RankedStory(story, best_id, score, theme_terms(story, theme_id), names[1:])
             )
@@ -125,6 +134,7 @@ def rank_digest(
         return (-item.score, -item.story.first_seen_at.timestamp(), item.story.lead.id)
 
     sections = []
+    quiet = []
     for theme in themes:
         ranked = sorted(shown[theme.id], key=key)
         mentions = sorted(mentioned[theme.id], key=key)[:MAX_MENTIONS]
@@ -135,8 +145,10 @@ def rank_digest(
                     tuple(mentions),
                 )
             )
+        else:
+            quiet.append(theme)
     all_articles = {article.id for story in stories for article in story.articles}
-    all_sources = {s.source_key for story in stories for s in story.sightings}
+    all_sources = {o.key for story in stories for o in story.outlets}
     figures = HeadlineFigures(
         article_count=len(all_articles),
         previous_article_count=previous_article_count,
@@ -148,6 +160,9 @@ def rank_digest(
         ),
     )
     failing, silent = judge_sources(health, now=now, silent_after=silent_after)
+    placed_first = sorted(
+        (item for theme in themes for item in shown[theme.id]), key=key
+    )
     return RankedDigest(
         period=period,
         language=language,
@@ -158,7 +173,32 @@ def rank_digest(
         sections=tuple(sections),
         failing=failing,
         silent=silent,
+        highlights=pick_highlights(placed_first),
+        movers=pick_movers(figures.themes),
+        quiet=tuple(quiet),
+        events=tuple(stories),
     )
+
+
+def pick_highlights(ranked: Sequence[RankedStory]) -> tuple[RankedStory, ...]:
+    """The week's top events, best first: at most two from one theme."""
+    chosen: list[RankedStory] = []
+    per_theme: dict[str, int] = {}
+    for item in ranked:
+        if per_theme.get(item.theme_id, 0) >= HIGHLIGHTS_PER_THEME:
+            continue
+        chosen.append(item)
+        per_theme[item.theme_id] = per_theme.get(item.theme_id, 0) + 1
+        if len(chosen) == MAX_HIGHLIGHTS:
+            break
+    return tuple(chosen)
+
+
+def pick_movers(counts: Sequence[ThemeCount]) -> tuple[ThemeCount, ...]:
+    """The themes whose count moved most against last week (by at least 2 articles)."""
+    moved = [c for c in counts if abs(c.count - c.previous) >= 2]
+    moved.sort(key=lambda c: (-abs(c.count - c.previous), -c.count))
+    return tuple(moved[:MAX_MOVERS])
 
 
 def judge_sources(

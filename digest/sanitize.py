@@ -20,6 +20,8 @@ from crawler.urls import is_http_url
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 _MAX_ROUNDS = 4
+# whitespace or a character that could close an attribute or start markup
+_UNSAFE_IN_URL = re.compile(r"[\s<>\"'`\\]")
 # block-level boundaries become spaces, or "full.</p><p>More" would read "full.More"
 _BLOCK_END = re.compile(r"(</(?:p|div|li|h[1-6]|td|tr|blockquote)\s*>|<br\s*/?>)", re.IGNORECASE)
 
@@ -28,6 +30,10 @@ def plain_text(value: str | None) -> str:
     """Strip every tag and decode entities; whitespace collapsed to single spaces."""
     if not value:
         return ""
+    if "<" not in value and "&" not in value:
+        # no tag and no entity: nothing for nh3 to remove (the common case, and a third
+        # of the digest's clustering time when it was cleaned anyway)
+        return _SPACE.sub(" ", _CONTROL.sub("", value)).strip()
     text = _BLOCK_END.sub(r"\1 ", value)
     for _ in range(_MAX_ROUNDS):
         cleaned = html.unescape(nh3.clean(text, tags=set(), attributes={}, strip_comments=True))
@@ -62,8 +68,6 @@ def safe_url(value: str | None) -> str | None:
     if not value:
         return None
     candidate = unicodedata.normalize("NFKC", value).strip()
-    if _CONTROL.search(candidate) or any(ch.isspace() for ch in candidate):
-        return None
-    if any(ch in candidate for ch in '<>"\'`\\'):
+    if _CONTROL.search(candidate) or _UNSAFE_IN_URL.search(candidate):
         return None
     return candidate if is_http_url(candidate) else None

@@ -40,11 +40,12 @@ from config.schema import ScheduleSettings, Settings
 from db import store as db_store
 from db.instance import InstanceLock
 from db.ledger import has_work
+from db.queries import source_health
 from digest.build import build_digest, load_theme_infos
 from digest.deliver import send_digest
 from digest.model import BuiltDigest, DeliveryReport
 from digest.periods import last_complete_week
-from digest.tagging import TagRunSummary
+from digest.tagging.store import TagRunSummary
 from migwatch.context import AppContext
 from migwatch.jobs import CollectSummary, collect, spec_of, tag
 
@@ -285,9 +286,17 @@ class Daemon:
                 log.error("digest status=error %s", exc)
         self.cycles += 1
         self.last_tick_at = self.clock()
-        log.info("cycle=%d sources=%d new=%d tagged=%d", self.cycles,
-                 len(summary.fetches) if summary else 0, summary.new_count if summary else 0,
-                 tagged.tagged)
+        now = self.clock()
+        tz = self.app.settings.tz
+        next_digest = self.digest_trigger.get_next_fire_time(None, now)
+        with self.app.sessions() as session:
+            next_check = min((h.next_check_at for h in source_health(session)
+                              if h.enabled and h.next_check_at), default=None)
+        log.info("cycle=%d sources=%d new=%d tagged=%d next_check=%s next_digest=%s",
+                 self.cycles, len(summary.fetches) if summary else 0,
+                 summary.new_count if summary else 0, tagged.tagged,
+                 f"{max(next_check, now).astimezone(tz):%Y-%m-%d %H:%M}" if next_check else "-",
+                 f"{next_digest.astimezone(tz):%Y-%m-%d %H:%M}" if next_digest else "-")
         self.heartbeat()
 
     def digest(self) -> None:

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from config.errors import ConfigError
+from config.errors import ConfigError, did_you_mean
 from config.schema import SourceConfig
-from config.themes import load_themes, themes_path
 from crawler.process import ChildResult, run_crawl_child
 from db import store as db_store
 from db.queries import FetchSummary, run_fetches
-from digest.tagging import TagRunSummary, tag_stored_articles
-from digest.themes import ThemeSet, compile_themes
+from digest.tagging.loader import load_theme_set
+from digest.tagging.store import TagRunSummary, tag_stored_articles
 from migwatch.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,21 @@ class CollectSummary:
         return sum(f.new_count for f in self.fetches)
 
 
+# The one-line messages of crawler.outcomes for a host that cannot be reached at all.
+_UNREACHABLE_MARKS = ("not found (DNS)", "refused the connection", "did not answer within")
+
+
+def is_unreachable(error: str | None) -> bool:
+    """Whether a source's error says its host could not be reached (DNS, connection)."""
+    return bool(error) and any(mark in (error or "") for mark in _UNREACHABLE_MARKS)
+
+
+def network_looks_down(fetches: Sequence[FetchSummary]) -> bool:
+    """Most of a pass (at least three sources, more than half) failed to reach its host."""
+    unreachable = sum(1 for f in fetches if f.status == "error" and is_unreachable(f.error))
+    return unreachable >= 3 and unreachable * 2 > len(fetches)
+
+
 def select_sources(all_sources: Sequence[SourceConfig], keys: Sequence[str]) -> list[SourceConfig]:
     """Enabled sources, or exactly the named ones (enabled or not)."""
     if not keys:
@@ -53,8 +67,10 @@ def select_sources(all_sources: Sequence[SourceConfig], keys: Sequence[str]) -> 
     by_key = {s.key: s for s in all_sources}
     unknown = [k for k in keys if k not in by_key]
     if unknown:
+        hints = "".join(did_you_mean(k, by_key) for k in unknown)
         raise ConfigError(
-            f"unknown source key(s): {', '.join(unknown)}; see `migwatch sources list`"
+            f"unknown source key(s): {', '.join(unknown)}"
+            + (hints or "; see `migwatch sources list`")
         )
     return [by_key[k] for k in dict.fromkeys(keys)]
 
@@ -109,31 +125,23 @@ def collect(
         last_line = (child.stderr_tail.strip().splitlines() or ["(no output)"])[-1]
         log.error("collect status=error crawl child exited with %s: %s", child.returncode,
                   last_line)
+    offline = network_looks_down(fetches)
+    if offline:
+        log.warning("collect status=offline the network looks unreachable: %d of %d sources "
+                    "could not reach their host", sum(is_unreachable(f.error) for f in fetches),
+                    len(fetches))
     for fetch in fetches:
-        log.info("source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
+        # A source that failed (a 404, a refused connection) is a warning: the run went on;
+        # when the network is down, the line above said it once for all of them.
+        failed = fetch.status == "error" and not (offline and is_unreachable(fetch.error))
+        log.log(logging.WARNING if failed else logging.INFO,
+                "source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
                  fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
                  f" error={fetch.error!r}" if fetch.error else "")
     return CollectSummary(run_id=run_id, fetches=fetches, deferred=deferred, child=child)
 
 
-_compiled: dict[tuple[str, int, int], ThemeSet] = {}
-
-
-def load_theme_set(app: AppContext) -> ThemeSet:
-    """The user's themes (or the shipped ones), compiled for tagging.
-
-    Compiled once per version of the file: the daemon tags every tick, and an edited
-    themes.yaml is picked up on the next one.
-    """
-    path = themes_path(app.config_path)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _compiled:
-        _compiled.clear()
-        _compiled[key] = compile_themes(load_themes(path))
-    return _compiled[key]
-
-
 def tag(app: AppContext, *, retag_all: bool = False) -> TagRunSummary:
     """Tag stored articles not yet tagged with the current themes (or all of them)."""
-    return tag_stored_articles(app.sessions, load_theme_set(app), retag_all=retag_all)
+    theme_set = load_theme_set(app.config_path).theme_set
+    return tag_stored_articles(app.sessions, theme_set, retag_all=retag_all)

@@ -1,17 +1,18 @@
-"""Read and write OPML subscription lists (OPML 1.0 and 2.0), the format feed readers share.
+"""Read and write OPML subscription lists, the format feed readers share.
 
-Reading: every ``<outline>`` with an ``xmlUrl`` is a feed; its name is ``title`` (else
-``text``), ``htmlUrl`` is kept, and its categories are the titles of the outlines it is
-nested in (outermost first) followed by its ``category`` attribute (comma-separated;
-leading and trailing ``/`` of each RSS-style path are dropped).  An outline whose
-``xmlUrl`` is empty or not an http(s) address is returned as rejected, with its line.
-The parser resolves no entities, loads no DTD and touches no network; a file that
-declares entities or is larger than :data:`MAX_OPML_BYTES` is refused whole.
+Reading is listparser's (it reads OPML 1.0 and 2.0 as feed readers write them: Feedly,
+Inoreader, NetNewsWire and the rest).  A feed listed in several folders is one feed with
+each folder as a category; a folder path is one category written ``News/Asia``, and so is a
+``category="/News/Asia"`` attribute.  An outline whose address is not an http(s) address,
+or that links to another list or a web page instead of a feed, is returned as rejected.
+listparser is handed bytes, never an address, so it fetches nothing; a file larger than
+:data:`MAX_OPML_BYTES` or one that declares XML entities is refused before it is parsed.
 
-Writing (OPML 2.0): a source's first category becomes a folder outline, and so does every
-category up to the last one a ``category`` attribute cannot carry (one with a comma, or
-with ``/`` or spaces at its ends); the rest go into ``category``.  Reading what we wrote
-therefore gives back the same names, addresses and categories, in the same order.
+Writing (OPML 2.0): each category is a folder (``News/Asia`` nested as News › Asia) and a
+feed with several categories is written once in each of its folders, as feed readers do,
+so reading what we wrote gives back every feed and every category.  A disabled source is
+marked ``migwatch:enabled="false"``; sources that are not feeds (listings, sitemaps) are
+written as ``type="link"`` outlines carrying ``migwatch:kind``, so nothing is left out.
 """
 
 from __future__ import annotations
@@ -29,30 +30,25 @@ from config.schema import SourceConfig
 from crawler.urls import is_http_url
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-    remove_comments=True, remove_pis=True,
-)
+NAMESPACE = "https://migwatch.invalid/opml"  # our own attributes; .invalid is never a host
 _SITE_NOTE = re.compile(r"(?:^|\s)site: (https?://\S+)")
 _WELL_FORMED_URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class OpmlFeed:
-    """One feed outline of an OPML file."""
+    """One feed of an OPML file, with every folder it was found in."""
 
     title: str
     xml_url: str
-    html_url: str | None
     categories: tuple[str, ...]
-    line: int
 
 
 @dataclass(frozen=True)
 class OpmlRejected:
-    """A feed outline that cannot be imported, and why."""
+    """An outline that cannot be imported as a feed, and why."""
 
-    line: int
     title: str
     reason: str
 
@@ -66,33 +62,23 @@ class OpmlDocument:
     rejected: tuple[OpmlRejected, ...]
 
 
-def note_for(html_url: str) -> str:
-    """The ``note:`` that keeps a feed's web site address."""
-    return f"site: {html_url}"
-
-
 def html_url_from_note(note: str | None) -> str | None:
-    """The web site address kept in a ``note:`` by :func:`note_for`, if any."""
+    """The web site address kept in a ``note:`` as ``site: https://…``, if any."""
     match = _SITE_NOTE.search(note or "")
     return match.group(1) if match else None
-
-
-def _split_categories(value: str | None) -> list[str]:
-    parts = (part.strip().strip("/").strip() for part in (value or "").split(","))
-    return [part for part in parts if part]
 
 
 def _url_problem(raw: str) -> str | None:
     value = raw.strip()
     if not value:
-        return "xmlUrl is empty"
+        return "its address is empty"
     if not _WELL_FORMED_URL.match(value) or not is_http_url(value):
-        return f"xmlUrl {value[:80]!r} is not an http:// or https:// address"
+        return f"{value[:80]!r} is not an http:// or https:// address"
     return None
 
 
-def _label(node: etree._Element) -> str:
-    return " ".join((node.get("title") or node.get("text") or "").split())
+def _category(path: Sequence[str]) -> str:
+    return "/".join(" ".join(part.split()) for part in path if part.strip())
 
 
 def read_opml(data: bytes, *, name: str) -> OpmlDocument:
@@ -101,94 +87,70 @@ def read_opml(data: bytes, *, name: str) -> OpmlDocument:
         raise ConfigError(f"{name} is larger than {MAX_OPML_BYTES // (1024 * 1024)} MiB; "
                           "split it or remove what you do not need")
     # Entities are how "billion laughs" and file-reading attacks work; OPML needs none.
-    refused = ConfigError(f"{name} declares XML entities (<!ENTITY>); OPML never needs them, "
+    if _ENTITY.search(data):
+        raise ConfigError(f"{name} declares XML entities (<!ENTITY>); OPML never needs them, "
                           "so the file is refused")
-    try:
-        tree = etree.fromstring(data, parser=_PARSER).getroottree()
-    except etree.XMLSyntaxError as exc:
-        if "entity" in str(exc).lower():
-            raise refused from exc
-        raise ConfigError(f"{name} is not an OPML file: {exc}") from exc
-    dtd = tree.docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):
-        raise refused
-    root = tree.getroot()
-    body = root.find("body") if root.tag == "opml" else None
-    if body is None:
+    import listparser  # it imports requests (0.2 s): only when a file is read
+
+    parsed = listparser.parse(data)  # bytes: listparser never fetches them itself
+    if not str(parsed.get("version", "")).startswith("opml"):
         raise ConfigError(f"{name} is not an OPML file (no <opml><body>); export it again "
                           "from your feed reader")
     feeds: list[OpmlFeed] = []
     rejected: list[OpmlRejected] = []
-    # An explicit stack rather than recursion: nesting depth is the file author's choice.
-    stack: list[tuple[etree._Element, tuple[str, ...]]] = [
-        (child, ()) for child in reversed(body.findall("outline"))
-    ]
-    while stack:
-        node, parents = stack.pop()
-        label = _label(node)
-        line = node.sourceline or 0
-        if node.get("xmlUrl") is None:
-            if node.get("type", "").lower() == "rss":
-                rejected.append(OpmlRejected(line, label, "no xmlUrl"))
-            children = node.findall("outline")
-            path = (*parents, label) if label else parents
-            stack.extend((child, path) for child in reversed(children))
-            continue
-        problem = _url_problem(node.get("xmlUrl", ""))
+    for entry in parsed.feeds:
+        title = " ".join(str(entry.get("title") or "").split())
+        url = str(entry.get("url") or "").strip()
+        problem = _url_problem(url)
         if problem:
-            rejected.append(OpmlRejected(line, label, problem))
+            rejected.append(OpmlRejected(title, problem))
             continue
-        categories = list(dict.fromkeys([*parents, *_split_categories(node.get("category"))]))
-        html_url = (node.get("htmlUrl") or "").strip()
-        feeds.append(OpmlFeed(
-            title=label,
-            xml_url=node.get("xmlUrl", "").strip(),
-            html_url=html_url if is_http_url(html_url) else None,
-            categories=tuple(categories),
-            line=line,
-        ))
-    title = (root.findtext("head/title") or "").strip()
+        categories = (_category(path) for path in entry.get("categories", []))
+        feeds.append(OpmlFeed(title=title, xml_url=url,
+                              categories=tuple(dict.fromkeys(c for c in categories if c))))
+    for entry in [*parsed.lists, *parsed.opportunities]:
+        title = " ".join(str(entry.get("title") or "").split())
+        rejected.append(OpmlRejected(title, "links to a web page or another list, not a feed; "
+                                     "add it with `migwatch sources add URL`"))
+    title = " ".join(str(parsed.meta.get("title") or "").split())
     return OpmlDocument(title=title, feeds=tuple(feeds), rejected=tuple(rejected))
 
 
-def _attribute_safe(category: str) -> bool:
-    return "," not in category and category == category.strip().strip("/").strip()
-
-
-def _folder_depth(categories: Sequence[str]) -> int:
-    unsafe = [i + 1 for i, c in enumerate(categories) if not _attribute_safe(c)]
-    return max([1, *unsafe]) if categories else 0
+def _folders(category: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in category.split("/") if part.strip())
 
 
 def write_opml(sources: Sequence[SourceConfig], *, title: str, now: datetime) -> bytes:
-    """OPML 2.0 bytes listing the feed sources, with categories as folders and attributes."""
-    root = etree.Element("opml", version="2.0")
+    """OPML 2.0 bytes listing every source; categories are folders, a feed is in each."""
+    root = etree.Element("opml", version="2.0", nsmap={"migwatch": NAMESPACE})
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
     etree.SubElement(head, "dateCreated").text = format_datetime(now)
     body = etree.SubElement(root, "body")
     folders: dict[tuple[str, ...], etree._Element] = {(): body}
+
+    def folder(path: tuple[str, ...]) -> etree._Element:
+        if path not in folders:
+            folders[path] = etree.SubElement(folder(path[:-1]), "outline", text=path[-1],
+                                             title=path[-1])
+        return folders[path]
+
     for source in sources:
-        if source.kind != "feed":
-            continue
-        categories = list(source.categories)
-        depth = _folder_depth(categories)
-        parent = body
-        for level in range(1, depth + 1):
-            path = tuple(categories[:level])
-            if path not in folders:
-                folders[path] = etree.SubElement(
-                    parent, "outline", text=path[-1], title=path[-1]
-                )
-            parent = folders[path]
-        outline = etree.SubElement(
-            parent, "outline", type="rss", text=source.name, title=source.name,
-            xmlUrl=source.url,
-        )
-        html_url = html_url_from_note(source.note)
-        if html_url:
-            outline.set("htmlUrl", html_url)
-        if categories[depth:]:
-            outline.set("category", ",".join(categories[depth:]))
+        paths = list(dict.fromkeys(_folders(c) for c in source.categories)) or [()]
+        for path in paths:
+            outline = etree.SubElement(folder(path), "outline", text=source.name,
+                                       title=source.name)
+            if source.kind == "feed":
+                outline.set("type", "rss")
+                outline.set("xmlUrl", source.url)
+                html_url = html_url_from_note(source.note)
+                if html_url:
+                    outline.set("htmlUrl", html_url)
+            else:
+                outline.set("type", "link")
+                outline.set("url", source.url)
+                outline.set(f"{{{NAMESPACE}}}kind", source.kind)
+            if not source.enabled:
+                outline.set(f"{{{NAMESPACE}}}enabled", "false")
     etree.indent(root, space="  ")
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -27,11 +27,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from config.errors import ConfigError
-from config.loader import SOURCES_FILE, load_sources
+from config.loader import SOURCES_FILE, load_sources, yaml_problem
 from config.schema import SourceConfig
 from crawler.urls import canonicalize_url, url_domain
 
@@ -70,8 +70,11 @@ def _load(text: str, *, quotes: bool = False) -> Any:
     yaml.preserve_quotes = quotes
     try:
         return yaml.load(text)
+    except MarkedYAMLError as exc:
+        line, words = yaml_problem(text, exc)
+        raise ConfigError(f"{SOURCES_FILE}:{line}: {words}; fix it first") from exc
     except YAMLError as exc:
-        raise ConfigError(f"{SOURCES_FILE}: YAML syntax error, fix it first: {exc}") from exc
+        raise ConfigError(f"{SOURCES_FILE}: cannot be read as YAML; fix it first") from exc
 
 
 def _entries(root: Any) -> CommentedSeq | None:

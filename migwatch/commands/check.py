@@ -27,9 +27,9 @@ from config.schema import Settings
 from db.engine import hide_password
 from db.queries import article_count
 from digest.deliver import Mailer, smtp_password
+from digest.tagging.loader import load_theme_set
 from migwatch.cli import cli
 from migwatch.cli import unwrapped_console as console
-from migwatch.commands.themes import load_theme_set
 from migwatch.context import AppContext
 
 Status = Literal["ok", "warn", "fail", "invalid", "skip"]
@@ -82,7 +82,8 @@ def check_sources(app: AppContext) -> Result:
 def check_themes(app: AppContext) -> Result:
     """The user's ``themes.yaml`` (or the shipped one) valid, with its number of themes."""
     try:
-        path, theme_set = load_theme_set(app)
+        loaded = load_theme_set(app.config_path)
+        path, theme_set = loaded.path, loaded.theme_set
     except ConfigError as exc:
         return Result("invalid", f"{THEMES_FILE}: invalid", exc.problems, FIX_LINES)
     themes = _count(len(theme_set.themes), "theme")
@@ -175,6 +176,7 @@ def _print(result: Result) -> None:
 @click.pass_obj
 def check(app: AppContext, no_smtp: bool) -> int:
     """Check the configuration, database, archive folder and mail server (sends nothing)."""
+    app.is_preflight_done = True  # each file is checked, and reported, on its own below
     console.print(Text(f"configuration folder {app.config_path.absolute()}"))
     settings_result, settings = check_settings(app)
     checks: list[Callable[[], Result]] = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from contextlib import ExitStack
@@ -10,15 +9,19 @@ from datetime import UTC, date, datetime, tzinfo
 
 import click
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from config.errors import ConfigError
-from db.instance import read_lease
+from config.themes import load_themes, themes_path
+from db.instance import LeaseInfo, read_lease
 from db.ledger import GIVEN_UP, IssueDeliveries, recent_deliveries
-from db.queries import ExportRow, export_articles, last_runs, source_health
+from db.queries import ExportRow, RunInfo, SourceHealth, export_articles, last_runs, source_health
 from digest.deliver import resend_hint
-from migwatch.cli import cli, console
+from migwatch.cli import cli, console, tr
+from migwatch.commands.sources import iso, state_word
 from migwatch.context import AppContext
+from migwatch.spreadsheet import write_csv
 
 
 def _when(moment: datetime | None, tz: tzinfo = UTC) -> str:
@@ -26,50 +29,53 @@ def _when(moment: datetime | None, tz: tzinfo = UTC) -> str:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
 @click.pass_obj
-def status(app: AppContext) -> None:
+def status(app: AppContext, as_json: bool) -> None:
     """Show each source's health and the last runs."""
     tz = app.settings.tz
     with app.sessions() as session:
         health = source_health(session)
         runs = last_runs(session)
         deliveries = recent_deliveries(session)
-    table = Table(title=f"sources (times in {app.settings.timezone})", title_justify="left",
-                  box=box.SIMPLE_HEAD)
-    table.add_column("source", overflow="fold", min_width=12)
+    lease = read_lease(app.engine)
+    if as_json:
+        click.echo(json.dumps(_status_json(app, health, runs, deliveries, lease),
+                              ensure_ascii=False, indent=2))
+        return
+    table = Table(title=tr("sources (times in {timezone})", timezone=app.settings.timezone),
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(tr("source"), overflow="fold", min_width=12)
     for column in ("state", "last ok", "last new", "fails", "articles", "next check"):
-        table.add_column(column, no_wrap=True)
+        table.add_column(tr(column), no_wrap=True)
     problems = []
     for h in health:
-        state = h.state if h.enabled else "disabled"
-        if h.consecutive_failures and state == "active":
-            state = "failing"
+        state = state_word(h.enabled, h)
         style = {"failing": "red", "paused": "yellow", "disabled": "dim"}.get(state, "green")
-        table.add_row(h.key, f"[{style}]{state}[/]", _when(h.last_success_at, tz),
+        table.add_row(h.key, f"[{style}]{tr(state)}[/]", _when(h.last_success_at, tz),
                       _when(h.last_new_article_at, tz), str(h.consecutive_failures),
                       str(h.article_count), _when(h.next_check_at, tz))
         if h.last_error and h.consecutive_failures:
-            problems.append(f"{h.key} ({state}): {h.last_error}")
+            problems.append(f"{h.key} ({tr(state)}): {h.last_error}")
     console.print(table)
     if problems:
         # Errors go below the table, one per line, so they stay readable in a narrow terminal.
-        console.print("last errors:")
+        console.print(tr("last errors:"))
         for problem in problems:
             console.print(f"  {problem}", markup=False, soft_wrap=True)
     if not health:
-        console.print("no sources stored yet: run `migwatch collect`")
-    runs_table = Table(title="last runs", title_justify="left", box=box.SIMPLE_HEAD)
+        console.print(escape(tr("no sources stored yet: run `migwatch collect`")))
+    runs_table = Table(title=tr("last runs"), title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("job", "started", "finished", "status", "detail"):
-        runs_table.add_column(column)
+        runs_table.add_column(tr(column))
     for run in runs:
         runs_table.add_row(run.kind, _when(run.started_at, tz), _when(run.finished_at, tz),
                            run.status,
                            run.detail or "")
     console.print(runs_table)
     _print_deliveries(deliveries)
-    lease = read_lease(app.engine)
     if lease is None:
-        console.print("scheduler: not running (start it with `migwatch serve`)")
+        console.print(escape(tr("scheduler: not running (start it with `migwatch serve`)")))
     else:
         detail = lease.detail
         console.print(
@@ -83,14 +89,40 @@ def status(app: AppContext) -> None:
         )
 
 
+def _status_json(app: AppContext, health: list[SourceHealth], runs: list[RunInfo],
+                 deliveries: list[IssueDeliveries], lease: LeaseInfo | None,
+                 ) -> dict[str, object]:
+    """What ``status`` shows, as one JSON document; times in UTC, ISO 8601."""
+    return {
+        "timezone": app.settings.timezone,
+        "sources": [{
+            "key": h.key, "name": h.name, "kind": h.kind, "enabled": h.enabled,
+            "state": state_word(h.enabled, h), "last_success_at": iso(h.last_success_at),
+            "last_new_article_at": iso(h.last_new_article_at),
+            "consecutive_failures": h.consecutive_failures, "articles": h.article_count,
+            "next_check_at": iso(h.next_check_at),
+            "last_error": h.last_error if h.consecutive_failures else None,
+        } for h in health],
+        "runs": [{"job": r.kind, "started_at": iso(r.started_at),
+                  "finished_at": iso(r.finished_at), "status": r.status, "detail": r.detail}
+                 for r in runs],
+        "deliveries": [{"period": d.period, "language": d.language, "counts": d.counts}
+                       for d in deliveries],
+        "scheduler": None if lease is None else {
+            "holder": lease.holder, "since": iso(lease.acquired_at),
+            "is_expired": lease.expires_at < datetime.now(UTC), **lease.detail,
+        },
+    }
+
+
 def _print_deliveries(issues: list[IssueDeliveries]) -> None:
     """The recent issues' mail: how many sent, waiting, given up, and why."""
     if not issues:
-        console.print("digest mail: nothing sent yet")
+        console.print(tr("digest mail: nothing sent yet"))
         return
-    table = Table(title="digest mail", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=tr("digest mail"), title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("issue", "sent", "to retry", "given up"):
-        table.add_column(column, no_wrap=True)
+        table.add_column(tr(column), no_wrap=True)
     problems = []
     for issue in issues:
         waiting = sum(n for status, n in issue.counts.items()
@@ -138,10 +170,15 @@ def _row_dict(row: ExportRow) -> dict[str, object]:
 @click.option("--since", metavar="DATE", help="Only articles first seen on or after YYYY-MM-DD.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output.")
+@click.option("--excel/--no-excel", "for_excel", default=None,
+              help="CSV for Excel: a UTF-8 byte order mark, so Japanese text opens right "
+                   "(default: on with --out, off on standard output).")
 @click.pass_obj
-def export(app: AppContext, fmt: str, since: str | None, out_path: str | None) -> None:
+def export(app: AppContext, fmt: str, since: str | None, out_path: str | None,
+           for_excel: bool | None) -> None:
     """Export stored articles with their sightings and themes."""
     since_at = _parse_since(since)
+    labels = _theme_labels(app) if fmt == "csv" else {}
     with ExitStack() as stack:
         stream = (stack.enter_context(open(out_path, "w", encoding="utf-8", newline=""))
                   if out_path else sys.stdout)
@@ -151,12 +188,12 @@ def export(app: AppContext, fmt: str, since: str | None, out_path: str | None) -
             for row in rows:
                 stream.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")
         else:
-            writer = csv.writer(stream)
-            writer.writerow(["canonical_url", "title", "text", "language", "author",
-                             "published_at", "first_seen_at", "source_key", "sightings",
-                             "themes"])
-            for row in rows:
-                d = _row_dict(row)
-                d["sightings"] = " ".join(row.sighting_keys)
-                d["themes"] = " ".join(row.themes)
-                writer.writerow(list(d.values()))
+            write_csv(stream, rows, labels,
+                      for_excel=for_excel if for_excel is not None else out_path is not None)
+
+
+def _theme_labels(app: AppContext) -> dict[str, str]:
+    """Theme id → label in the digest's language, for the CSV's ``theme_labels`` column."""
+    themes = load_themes(themes_path(app.config_path))
+    language = app.settings.digest.language
+    return {theme.id: theme.label_for(language) for theme in themes.themes}

@@ -43,12 +43,10 @@ def serve(app: AppContext, with_web: bool, web_host: str, web_port: int) -> int:
     """Run the scheduler until SIGTERM or Ctrl-C: collect when due, send the digest weekly."""
     from migwatch.daemon import Daemon  # heavy: see migwatch.cli
     root = logging.getLogger()
-    if root.level > logging.INFO:
-        # A daemon's log is its only voice: one line per source per cycle at INFO.
+    if logging.WARNING >= root.level > logging.INFO:  # not when -q asked for errors only
+        # A daemon's log is its only voice: one line per source per cycle at INFO, stamped
+        # in the configured time zone by the CLI's formatter.
         root.setLevel(logging.INFO)
-        for handler in root.handlers:
-            handler.setFormatter(logging.Formatter(
-                "%(asctime)s %(levelname)s %(name)s: %(message)s"))
         for noisy in ("apscheduler", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     if not with_web:

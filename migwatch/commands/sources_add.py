@@ -9,15 +9,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
+from lxml import etree
 from rich.markup import escape
 
 from config.errors import ConfigError
-from config.schema import KEY_PATTERN, SourceConfig
+from config.schema import KEY_PATTERN, SourceConfig, parse_language
+from crawler.fetch_one import FetchedPage
 from crawler.urls import is_http_url, url_domain
 from migwatch.cli import unwrapped_console as console
 from migwatch.commands.sources import (
     current_sources,
     new_source,
+    private_address_hint,
     sources,
     sources_path,
 )
@@ -53,6 +56,7 @@ def add(app: AppContext, url: str, key: str | None, name: str | None, kind: str 
     from crawler.discovery import probe_url  # heavy: see migwatch.cli
     settings, text, existing = current_sources(app)
     path = sources_path(app)
+    url = with_scheme(url)
     if not is_http_url(url):
         raise ConfigError(f"{url!r} is not an http:// or https:// address")
     if kind == "listing":
@@ -64,8 +68,9 @@ def add(app: AppContext, url: str, key: str | None, name: str | None, kind: str 
     if key is not None and not re.match(KEY_PATTERN, key):
         raise ConfigError(f"--key {key!r}: use lower-case letters, digits, '-', '_' or '.'")
     refuse_duplicate_url(url, existing)
-    result = probe_url(url, fetch=fetcher(settings), tz=settings.tz, now=datetime.now(UTC),
-                       kind="sitemap" if kind == "sitemap" else None, pick=pick)
+    with private_address_hint(app):
+        result = probe_url(url, fetch=fetcher(settings), tz=settings.tz, now=datetime.now(UTC),
+                           kind="sitemap" if kind == "sitemap" else None, pick=pick)
     refuse_duplicate_url(result.feed_url, existing)
     print_probe(result, settings, ADD_PREVIEW_ITEMS)
     entry = source_entry(result, taken, key=key, name=name, language=language, weight=weight,
@@ -90,8 +95,9 @@ def source_entry(result: ProbeResult, taken: set[str], *, key: str | None = None
         "key": key or derive_key(result.feed_url, result.title or title, taken),
         "name": title, "kind": result.kind, "url": result.feed_url,
     }
-    if language or result.language:
-        entry["language"] = language or result.language
+    found_language = language or result.language or page_language(result.landing)
+    if found_language:
+        entry["language"] = found_language
     entry["weight"] = weight
     if not fetch_articles:
         entry["fetch_articles"] = False
@@ -104,3 +110,31 @@ def refuse_duplicate_url(url: str, existing: Sequence[SourceConfig]) -> None:
     same = find_by_url(url, existing)
     if same is not None:
         raise ConfigError(f"{url} is already configured as source {same.key!r}")
+
+
+def with_scheme(url: str) -> str:
+    """``example.org/news`` → ``https://example.org/news``: what a person types first."""
+    text = url.strip()
+    if "://" in text or not re.match(r"^[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:/\S*)?$", text):
+        return text
+    console.print(f"[dim]no http:// or https:// given: trying https://{escape(text)}[/]")
+    return f"https://{text}"
+
+
+def page_language(page: FetchedPage | None) -> str | None:
+    """The BCP 47 primary tag of a web page's ``<html lang>``, when it is one."""
+    if page is None:
+        return None
+    from lxml import html  # heavy: see migwatch.cli
+
+    from crawler.encoding import decode_document
+    try:
+        root = html.fromstring(decode_document(page.body, page.content_type).text)
+    except (ValueError, etree.ParserError):
+        return None
+    lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    try:
+        parsed = parse_language(lang) if lang else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, str) else None

@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from digest.tagging import tag_stored_articles
+from digest.tagging.loader import load_theme_set
+from digest.tagging.store import tag_stored_articles
 from migwatch.cli import cli, console
-from migwatch.commands.themes import load_theme_set
 from migwatch.context import AppContext
 
 
@@ -25,7 +25,8 @@ from migwatch.context import AppContext
 @click.pass_obj
 def tag(app: AppContext, retag_all: bool, themes_file: Path | None) -> None:
     """Tag articles not yet tagged with the current themes (or all with --all)."""
-    path, theme_set = load_theme_set(app, themes_file)
+    loaded = load_theme_set(app.config_path, themes_file)
+    path, theme_set = loaded.path, loaded.theme_set
     summary = tag_stored_articles(app.sessions, theme_set, retag_all=retag_all)
     table = Table(title="Tagging")
     table.add_column("themes file")

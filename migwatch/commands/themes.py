@@ -1,16 +1,20 @@
-"""``migwatch themes list|test|classify``: see the themes and try the rules.
+"""``migwatch themes list|test|classify|misses``: see the themes and tune the rules.
 
-``test`` is how users tune ``themes.yaml``: for every theme it shows whether the text
-matched, the score against the threshold, each term with its field and count, the
-exclusions that fired and the requirement groups that had no hit.  ``classify`` runs the
+``test`` is how users tune ``themes.yaml``: for every theme it shows whether the text (or a
+stored article, ``--article ID|URL``) matched, the score against the threshold, each term
+with its field and count, the exclusions that fired and the requirement groups that had no
+hit; ``--json`` prints the same as data.  ``misses`` lists stored articles with evidence
+for a theme that stayed below its threshold: what the rules lose.  ``classify`` runs the
 rules over a JSON Lines file (``title`` and ``text`` per line) and writes each line back
-with ``themes`` and ``reasons`` added, for evaluating rules on a batch.
+with ``themes`` and ``reasons`` added.  Tables speak the configured digest language
+unless ``--lang`` says otherwise.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,8 +23,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from config.errors import ConfigError
-from config.themes import load_themes, themes_path
-from digest.themes import ThemeSet, compile_themes, explain_article, tag_article
+from config.i18n import gettext
+from crawler.urls import canonicalize_url
+from db.queries import ExportRow, export_articles
+from digest.tagging.compile import ThemeSet
+from digest.tagging.explain import explain_article, explanation_dict, notes
+from digest.tagging.loader import LoadedThemes, load_theme_set
+from digest.tagging.match import tag_article
 from migwatch.cli import cli, console
 from migwatch.context import AppContext
 
@@ -31,15 +40,17 @@ _THEMES_OPTION = click.option(
     help="A themes.yaml to use instead of the one in the configuration directory.",
 )
 _LANG_OPTION = click.option(
-    "--lang", type=click.Choice(["ja", "en"]), default="en", show_default=True,
-    help="Language of labels and reasons.",
+    "--lang", type=click.Choice(["ja", "en"]), default=None,
+    help="Language of labels and reasons (default: the digest's language).",
 )
 
 
-def load_theme_set(app: AppContext, themes_file: Path | None = None) -> tuple[Path, ThemeSet]:
-    """The themes file in use (``--themes``, the user's, or the shipped one), compiled."""
-    path = themes_file or themes_path(app.config_path)
-    return path, compile_themes(load_themes(path))
+def _loaded(app: AppContext, themes_file: Path | None) -> LoadedThemes:
+    return load_theme_set(app.config_path, themes_file)
+
+
+def _lang(app: AppContext, lang: str | None) -> str:
+    return lang or app.settings.digest.language
 
 
 @cli.group()
@@ -51,15 +62,22 @@ def themes() -> None:
 @_THEMES_OPTION
 @_LANG_OPTION
 @click.pass_obj
-def list_themes(app: AppContext, themes_file: Path | None, lang: str) -> None:
+def list_themes(app: AppContext, themes_file: Path | None, lang: str | None) -> None:
     """List the themes with their labels, term counts and thresholds."""
-    path, theme_set = load_theme_set(app, themes_file)
-    table = Table(title=f"Themes from {path} (version {theme_set.version})")
-    table.add_column("id", style="bold")
-    table.add_column("label")
-    table.add_column("description")
-    table.add_column("terms", justify="right")
-    table.add_column("threshold", justify="right")
+    loaded = _loaded(app, themes_file)
+    lang = _lang(app, lang)
+
+    def _(message: str, **values: object) -> str:
+        return gettext(lang, message, **values)
+
+    theme_set = loaded.theme_set
+    table = Table(title=_("Themes from {path} (version {version})", path=loaded.path,
+                          version=theme_set.version))
+    table.add_column(_("id"), style="bold")
+    table.add_column(_("label"))
+    table.add_column(_("description"))
+    table.add_column(_("terms"), justify="right")
+    table.add_column(_("threshold"), justify="right")
     for theme in theme_set.themes:
         table.add_row(
             theme.id,
@@ -75,49 +93,132 @@ def _read_text(text: str) -> str:
     return sys.stdin.read() if text == "-" else text
 
 
+def _find_article(app: AppContext, wanted: str) -> ExportRow:
+    """A stored article by id or by (canonical) URL; a usage error naming it when absent."""
+    url = None if wanted.isdigit() else canonicalize_url(wanted)
+    if not wanted.isdigit() and url is None:
+        raise click.BadParameter(f"{wanted!r} is not an article id or an http(s) URL; "
+                                 "see `migwatch export` for ids", param_hint="--article")
+    with app.sessions() as session:
+        for row in export_articles(session):
+            if (url is None and row.id == int(wanted)) or (url and row.canonical_url == url):
+                return row
+    raise click.BadParameter(f"no stored article with id or URL {wanted!r}; "
+                             "see `migwatch export` for ids", param_hint="--article")
+
+
 @themes.command("test")
-@click.argument("text")
+@click.argument("text", required=False)
 @click.option("--title", default="", help="A title to test along with TEXT (counts more).")
+@click.option("--article", "article", metavar="ID|URL",
+              help="Explain a stored article (its id or URL) instead of TEXT.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
 @_THEMES_OPTION
 @_LANG_OPTION
 @click.pass_obj
 def test_themes(
-    app: AppContext, text: str, title: str, themes_file: Path | None, lang: str
+    app: AppContext, text: str | None, title: str, article: str | None, as_json: bool,
+    themes_file: Path | None, lang: str | None,
 ) -> None:
     """Show which themes TEXT matches and exactly why (TEXT '-' reads standard input)."""
-    _, theme_set = load_theme_set(app, themes_file)
-    body = _read_text(text)
-    table = Table(title="Theme test")
-    table.add_column("theme", style="bold")
-    table.add_column("match")
-    table.add_column("score / threshold", justify="right")
-    table.add_column("terms (field ×count)")
-    table.add_column("exclusions / missing")
+    theme_set = _loaded(app, themes_file).theme_set
+    lang = _lang(app, lang)
+
+    def _(message: str, **values: object) -> str:
+        return gettext(lang, message, **values)
+
+    if article is not None:
+        if text is not None:
+            raise click.UsageError(_("give TEXT or --article, not both"))
+        row = _find_article(app, article)
+        title, body, heading = row.title or "", row.text or "", f"#{row.id} {row.title or ''}"
+    elif text is None:
+        raise click.UsageError(_("give TEXT ('-' for standard input) or --article ID|URL"))
+    else:
+        body, heading = _read_text(text), ""
+    results = explain_article(title, body, theme_set)
+    if as_json:
+        click.echo(json.dumps({"title": title, "themes_version": theme_set.version,
+                               "matched": [r.theme_id for r in results if r.is_match],
+                               "themes": [explanation_dict(r, lang) for r in results]},
+                              ensure_ascii=False, indent=2))
+        return
+    table = Table(title=_("Theme test") + (f": {escape(heading)}" if heading else ""))
+    table.add_column(_("theme"), style="bold")
+    table.add_column(_("match"))
+    table.add_column(_("score / threshold"), justify="right")
+    table.add_column(_("terms (field ×count)"))
+    table.add_column(_("exclusions / missing"))
     matched = 0
-    for result in explain_article(title, body, theme_set):
+    for result in results:
         matched += result.is_match
         terms = "\n".join(escape(r.describe(lang)) for r in result.reasons) or "—"
-        notes = [f"excluded: {escape(r.describe(lang))}" for r in result.exclusions]
-        if result.reasons:  # a group is only worth showing when terms were found
-            notes += [f"needs one of: {escape(', '.join(g[:6]))}{'…' if len(g) > 6 else ''}"
-                      for g in result.missing_groups]
-        notes += [f"not counted (context): {escape(t)}" for t in result.dropped_terms]
-        if result.passing_mention:
-            notes.append("passing mention only: needs a title hit, a lead hit or hits in "
-                         "two sentences")
-        if result.only_supporting:
-            notes.append("only supporting terms: they add to a score but cannot tag alone")
-        if result.dominated:
-            notes.append("far below the article's main theme and not in the title")
         table.add_row(
             result.theme_id,
-            "[green]yes[/green]" if result.is_match else "[dim]no[/dim]",
+            f"[green]{_('yes')}[/green]" if result.is_match else f"[dim]{_('no')}[/dim]",
             f"{result.score:g} / {result.threshold:g}",
             terms,
-            "\n".join(notes) or "—",
+            "\n".join(escape(n) for n in notes(result, lang)) or "—",
         )
     console.print(table)
-    console.print(f"{matched} theme(s) matched.")
+    console.print(_("{count} theme(s) matched.", count=matched))
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date; write it like 2026-11-30",
+                                 param_hint="--since") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@themes.command("misses")
+@click.option("--theme", "theme_id", required=True, help="The theme id (see `themes list`).")
+@click.option("--since", "since", metavar="DATE", help="Only articles first seen on or after.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@_THEMES_OPTION
+@_LANG_OPTION
+@click.pass_obj
+def misses(app: AppContext, theme_id: str, since: str | None, limit: int,
+           themes_file: Path | None, lang: str | None) -> None:
+    """List stored articles with evidence for a theme that stayed below its threshold."""
+    theme_set: ThemeSet = _loaded(app, themes_file).theme_set
+    lang = _lang(app, lang)
+
+    def _(message: str, **values: object) -> str:
+        return gettext(lang, message, **values)
+
+    try:
+        theme_set.index_of(theme_id)
+    except KeyError:
+        raise click.BadParameter(
+            f"{theme_id!r} is not a theme; one of {', '.join(theme_set.ids)}",
+            param_hint="--theme") from None
+    table = Table(title=_("Near misses for {theme}", theme=theme_id))
+    table.add_column(_("article"), justify="right")
+    table.add_column(_("title"))
+    table.add_column(_("score / threshold"), justify="right")
+    table.add_column(_("terms (field ×count)"))
+    table.add_column(_("why not"))
+    shown = 0
+    with app.sessions() as session:
+        for row in export_articles(session, since=_parse_since(since)):
+            result = next(r for r in explain_article(row.title or "", row.text or "", theme_set)
+                          if r.theme_id == theme_id)
+            if result.is_match or not result.has_evidence:
+                continue
+            table.add_row(str(row.id), escape(row.title or ""),
+                          f"{result.score:g} / {result.threshold:g}",
+                          "\n".join(escape(r.describe(lang)) for r in result.reasons),
+                          "\n".join(escape(n) for n in notes(result, lang)) or "—")
+            shown += 1
+            if shown >= limit:
+                break
+    console.print(table)
+    console.print(_("{count} article(s) with evidence below the threshold.", count=shown))
 
 
 def _classify_line(line: str, number: int, source: str, theme_set: ThemeSet) -> str:
@@ -146,7 +247,7 @@ def _classify_line(line: str, number: int, source: str, theme_set: ThemeSet) -> 
 @click.pass_obj
 def classify(app: AppContext, jsonl: Path, out: Path | None, themes_file: Path | None) -> None:
     """Add themes and reasons to every line of a JSON Lines file."""
-    _, theme_set = load_theme_set(app, themes_file)
+    theme_set = _loaded(app, themes_file).theme_set
     source = str(jsonl)
     try:
         handle: IO[str] = (

@@ -161,7 +161,7 @@ def export_opml() -> Response:
         "Content-Disposition": 'attachment; filename="migwatch-sources.opml"'})
 
 
-def _opml_entries(data: bytes) -> tuple[Any, list[dict[str, Any]], list[tuple[int, str, str]]]:
+def _opml_entries(data: bytes) -> tuple[Any, list[dict[str, Any]], list[tuple[str, str]]]:
     from migwatch.commands.sources_opml import entries_from_opml
     _settings, _text, existing = current_sources(state().app)
     document = read_opml(data, name="upload.opml")

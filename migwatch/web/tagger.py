@@ -1,7 +1,8 @@
-"""The one place the web app calls the theme tagger: load, explain, re-tag one article.
+"""The one place the web app calls the theme tagger: load, explain, re-tag.
 
-Everything the pages need of the tagger goes through these few functions, in the web
-app's own plain types, so a change in the tagger's modules touches this file only.
+Everything the pages need of the tagger (:mod:`digest.tagging`) goes through these few
+functions, in the web app's own plain types, so a change in the tagger's modules touches
+this file only.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.themes import ThemesFile, load_themes
-from db.tags import replace_article_tags
-from digest.tagging import tag_stored_articles, to_tag_data
-from digest.themes import ThemeSet, compile_themes, explain_article, tag_article
+from config.themes import ThemesFile
+from db.tags import ArticleForTagging
+from digest.tagging.compile import ThemeSet
+from digest.tagging.explain import explain_article
+from digest.tagging.loader import load_theme_set
+from digest.tagging.store import retag_article, tag_stored_articles
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,11 @@ class Verdict:
     dominated: bool
 
 
-def load(path: Path) -> LoadedThemes:
-    """Read, validate and compile the themes file at ``path``."""
-    config = load_themes(path)
-    return LoadedThemes(path=path, config=config, compiled=compile_themes(config))
+def load(config_dir: Path) -> LoadedThemes:
+    """The themes in use for ``config_dir`` (the user's file, else the shipped one),
+    compiled; the tagger's loader recompiles when the file changes."""
+    loaded = load_theme_set(config_dir)
+    return LoadedThemes(path=loaded.path, config=loaded.config, compiled=loaded.theme_set)
 
 
 def explain(themes: LoadedThemes, title: str, text: str) -> tuple[Verdict, ...]:
@@ -72,9 +76,8 @@ def explain(themes: LoadedThemes, title: str, text: str) -> tuple[Verdict, ...]:
 def retag(session: Session, themes: LoadedThemes, article_id: int, title: str,
           text: str) -> tuple[str, ...]:
     """Tag one stored article again with ``themes`` (caller commits); its theme ids."""
-    matches = tag_article(title, text, themes.compiled)
-    replace_article_tags(session, article_id, [to_tag_data(m) for m in matches],
-                         themes.version)
+    matches = retag_article(session, ArticleForTagging(article_id, title, text),
+                            themes.compiled)
     return tuple(m.theme_id for m in matches)
 
 

@@ -4,13 +4,9 @@ user's ``themes.yaml``, say which rule change would fix the verdict, and re-tag 
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from config.themes import themes_path
 from db.search import ArticleQuery, article_detail, search_articles
 from digest.periods import current_week, iso_week_bounds
 from digest.sanitize import plain_text, safe_url, shorten
@@ -21,20 +17,11 @@ from migwatch.web.suggest import suggestions
 
 pages = Blueprint("themes", __name__)
 EXAMPLE_CHARS = 240
-_cache: dict[Path, tuple[float, tagger.LoadedThemes]] = {}
-_lock = threading.Lock()
 
 
 def current_themes() -> tagger.LoadedThemes:
     """The themes in use (the user's file, else the shipped one), reloaded when edited."""
-    path = themes_path(state().app.config_path)
-    mtime = path.stat().st_mtime
-    with _lock:
-        cached = _cache.get(path)
-        if cached is None or cached[0] != mtime:
-            cached = (mtime, tagger.load(path))
-            _cache[path] = cached
-        return cached[1]
+    return tagger.load(state().app.config_path)
 
 
 def example_text(title: str, text: str) -> str:

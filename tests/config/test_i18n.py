@@ -31,3 +31,37 @@ def test_japanese_comes_from_the_catalogue_and_english_is_the_message_itself() -
 def test_plural_forms_and_values() -> None:
     assert ngettext("en", "{count} source", "{count} sources", 1) == "1 source"
     assert ngettext("en", "{count} source", "{count} sources", 3) == "3 sources"
+
+
+def _cli_messages() -> list[str]:
+    """Every literal message the CLI and the loader pass to ``tr`` or ``gettext``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [*sorted((root / "migwatch").rglob("*.py")), root / "config" / "loader.py",
+             root / "config" / "errors.py"]
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            position = {"tr": 0, "gettext": 1}.get(node.func.id)
+            if position is None or len(node.args) <= position:
+                continue
+            message = node.args[position]
+            if isinstance(message, ast.Constant) and isinstance(message.value, str):
+                found.append(message.value)
+    return found
+
+
+def test_every_cli_message_has_its_japanese() -> None:
+    messages = _cli_messages()
+    assert len(messages) > 30
+    # words passed to tr() through a variable: table headers and the state words
+    words = ["source", "state", "last ok", "last new", "fails", "articles", "next check",
+             "active", "failing", "paused", "disabled", "never run", "job", "started",
+             "finished", "status", "detail", "issue", "sent", "to retry", "given up", "new",
+             "seen again", "pages", "note", "write true or false", "must be at least {ge}"]
+    missing = [m for m in [*messages, *words] if gettext("ja", m) == m]
+    assert missing == []

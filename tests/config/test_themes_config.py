@@ -45,13 +45,13 @@ def test_every_problem_is_reported_with_file_line_and_field(tmp_path: Path) -> N
         load_themes(path)
     problems = info.value.problems
     assert info.value.exit_code == 2
-    assert f"{path}:5: themes[0].colour: unknown key" in "\n".join(problems)
-    assert any(p.startswith(f"{path}:12: themes[1].terms[0].term: bad regular expression")
+    assert f"{path}:5: theme iom: colour: unknown key" in "\n".join(problems)
+    assert any(p.startswith(f"{path}:12: theme bad: term #1: term: bad regular expression")
                for p in problems)
-    assert any(p.startswith(f"{path}:17: themes[2].terms: theme has no terms") for p in problems)
-    assert any(p.startswith(f"{path}:18: themes[3].id: duplicate theme id 'iom'")
+    assert any(p.startswith(f"{path}:17: theme empty: terms: theme has no terms") for p in problems)
+    assert any(p.startswith(f"{path}:18: theme iom: id: duplicate theme id 'iom'")
                for p in problems)
-    assert any(p.startswith(f"{path}:23: themes[3].exclude[0].regex: bad regular expression")
+    assert any(p.startswith(f"{path}:23: theme iom: exclude #1: regex: bad regular expression")
                for p in problems)
     assert len(problems) == 5
 
@@ -62,13 +62,13 @@ def test_a_theme_without_a_terms_key_is_reported(tmp_path: Path) -> None:
                     "    description: {ja: a, en: b}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_themes(path)
-    assert info.value.problems == [f"{path}:2: themes[0]: theme has no terms; add at least one"]
+    assert info.value.problems == [f"{path}:2: theme x: theme has no terms; add at least one"]
 
 
 def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "themes.yaml"
     path.write_text("themes:\n  - id: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"themes.yaml:\d+: YAML syntax error"):
+    with pytest.raises(ConfigError, match=r"themes.yaml:2: a list opened with '\[' on line 2 is not closed"):
         load_themes(path)
 
 
@@ -113,4 +113,45 @@ def test_dominance_supporting_and_asides_are_optional_and_checked(tmp_path: Path
     with pytest.raises(ConfigError) as info:
         load_themes(path)
     assert any("scoring.dominance" in p for p in info.value.problems)
-    assert any("asides[0].regex: bad regular expression" in p for p in info.value.problems)
+    assert any("aside #1: regex: bad regular expression" in p for p in info.value.problems)
+
+
+CONCEPTS = """\
+concepts:
+  MONEY: [funding, 資金]
+  money: [cash]
+  EMPTY: []
+themes:
+  - id: funding
+    label: {ja: 資金, en: funding}
+    description: {ja: 説明, en: about}
+    terms: [shortfall]
+    combos:
+      - name: funding cut
+        all: [MONEY, DECREASE]
+        with: [ACTOR]
+        within: sentence
+"""
+
+
+def test_concepts_and_combos_are_checked_with_file_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "themes.yaml"
+    path.write_text(CONCEPTS, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_themes(path)
+    text = "\n".join(info.value.problems)
+    assert f"{path}:3: concepts.money: concept names are capitals" in text
+    assert f"{path}:4: concepts.EMPTY: concept has no phrases" in text
+    assert f"{path}:12: theme funding: combo #1: all #2: unknown concept 'DECREASE'" in text
+    assert f"{path}:13: theme funding: combo #1: with #1: unknown concept 'ACTOR'" in text
+
+
+def test_shipped_combos_name_only_defined_concepts() -> None:
+    shipped = load_themes(ROOT / "config" / "themes.yaml")
+    names = set(shipped.concepts)
+    assert {"MONEY", "DECREASE", "ACTOR_AID", "FOREIGN_RESIDENT", "CHILD", "SCHOOL",
+            "LANGUAGE_SUPPORT"} <= names
+    for theme in shipped.themes:
+        for combo in theme.combos:
+            assert set(combo.all) | set(combo.with_) <= names, (theme.id, combo.name)
+    assert 0 < shipped.scoring.title_only < 1 and shipped.scoring.lead_headline

@@ -45,6 +45,9 @@ def web(tmp_path: Path) -> Iterator[SampleWeb]:
     server.route("/hostile/slow.rss", sampleweb.slow(server.release))
     server.route("/hostile/huge.rss", sampleweb.oversized(16 * 1024 * 1024 + 10))
     server.route("/hostile/bomb.rss", sampleweb.gzip_bomb(40 * 1024 * 1024))
+    # A .gz file, not a Content-Encoding: the crawler gunzips it itself, under the cap.
+    server.route("/hostile/bomb.xml.gz", sampleweb.status(
+        200, sampleweb.gzip_bomb(40 * 1024 * 1024).body, {"Content-Type": "application/gzip"}))
     server.route("/hostile/bad.xml.gz", sampleweb.status(200, b"\x1f\x8b\x08garbage"))
     with server:
         yield server
@@ -172,6 +175,22 @@ def test_collect_continues_after_hostile_sources_and_records_each_error(
     assert all(failing[key] == 1 for key in expected)
     assert failing["wire-en"] == 0
     assert "HTTP 500" in (last_errors["err500"] or "")
+
+
+def test_a_gzip_file_over_the_size_cap_is_a_hard_size_cap_failure(
+    tmp_path: Path, web: SampleWeb, db_url: str
+) -> None:
+    extra = (f'  - {{key: gzfile, name: Gzip bomb as a file, kind: sitemap, '
+             f'url: "{web.base_url}/hostile/bomb.xml.gz"}}\n')
+    app = make_app(tmp_path, web, db_url, extra_sources=extra)
+    (fetch,) = collect(app, ["gzfile"]).fetches
+    assert fetch.status == "error"
+    assert "size cap" in (fetch.error or "") and "please report" not in (fetch.error or "")
+    engine = create_db_engine(db_url)
+    with engine.connect() as conn:
+        score = conn.scalar(select(Source.failure_score).where(Source.key == "gzfile"))
+    engine.dispose()
+    assert score == 1.0  # oversized is a hard failure, as with Content-Encoding: gzip
 
 
 def test_private_addresses_are_refused_unless_allowed(

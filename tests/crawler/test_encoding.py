@@ -174,3 +174,43 @@ def test_iso_2022_jp_is_decoded_when_declared() -> None:
 def test_undeclared_iso_2022_jp_is_not_mistaken_for_ascii() -> None:
     decoded = decode_document(html_page(PLAIN_NOTICE * 2).encode("iso2022_jp"))
     assert PLAIN_NOTICE in decoded.text
+
+
+SPANISH = (
+    "La Organización Internacional para las Migraciones señaló que los países de tránsito "
+    "necesitarán más apoyo para la acogida de familias desplazadas este año. "
+)
+
+
+def test_declared_utf8_with_one_bad_byte_stays_utf8_instead_of_being_resniffed() -> None:
+    page = (f"<html><head><meta charset='utf-8'><title>Migración</title></head>"
+            f"<body><p>{SPANISH * 5}</p></body></html>")
+    body = page.encode("utf-8").replace("señaló".encode(), b"se\xf1al\xc3\xb3", 1)  # one Latin-1 byte
+    for content_type in ("text/html; charset=utf-8", None):
+        decoded = decode_document(body, content_type)
+        assert decoded.encoding == "utf-8", content_type
+        assert decoded.text.count("\ufffd") == 1
+        assert "Organización" in decoded.text and "tránsito" in decoded.text
+
+
+def test_declared_utf8_feed_with_a_bad_byte_keeps_its_japanese() -> None:
+    feed = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t'
+            f"</title><item><title>{PLAIN_NOTICE}</title></item></channel></rss>")
+    body = feed.encode("utf-8").replace("東京".encode(), b"\x93\x8c\x8b\x9e", 1)
+    text = xml_to_utf8(body, "application/rss+xml").decode("utf-8")
+    assert "国際移住機関と外務省" in text and "\ufffd" in text
+
+
+def test_declared_shift_jis_with_one_broken_byte_stays_cp932() -> None:
+    body = html_page(NOTICE * 2, '<meta charset="Shift_JIS">').encode("cp932") + b"\x81"
+    decoded = decode_document(body)
+    assert decoded.encoding == "cp932" and NOTICE in decoded.text
+
+
+def test_a_page_in_another_encoding_than_declared_is_still_sniffed() -> None:
+    # Wrongly labelled: nearly every non-ASCII character breaks, so the label loses.
+    decoded = decode_document(html_page(NOTICE * 3).encode("cp932"), "text/html; charset=utf-8")
+    assert decoded.encoding == "cp932" and NOTICE in decoded.text
+    euc = decode_document(html_page(PLAIN_NOTICE * 3).encode("euc_jp"),
+                          "text/html; charset=utf-8")
+    assert euc.encoding == "euc_jp" and PLAIN_NOTICE in euc.text

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
+from pydantic import ValidationError
+from scrapy.resolver import HostResolution
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IHostnameResolver
 
 from config.errors import FetchError
-from crawler.safety import check_resolved_address, check_url_allowed, is_public_address
+from config.schema import NetworkSettings
+from crawler.safeguards import PublicOnlyResolver
+from crawler.safety import (
+    check_resolved_address,
+    check_url_allowed,
+    is_public_address,
+    proxy_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -114,3 +129,83 @@ def test_resolved_private_address_is_refused_with_advice() -> None:
 def test_resolved_public_or_allowed_addresses_pass() -> None:
     check_resolved_address("news.example.org", "93.184.215.14", allow_private=False)
     check_resolved_address("intranet", "10.1.2.3", allow_private=True)
+
+
+# -- the crawl's resolver: both address families, every answer checked ----------------------
+
+
+class _FakeNameResolver:
+    """Answers every name with fixed addresses, synchronously, like a tiny DNS."""
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = answers
+
+    def resolveHostName(self, receiver: Any, name: str, port: int = 0,  # noqa: N802
+                        *_: object) -> object:
+        receiver.resolutionBegan(HostResolution(name))
+        for ip in self.answers:
+            kind = IPv6Address if ":" in ip else IPv4Address
+            receiver.addressResolved(kind("TCP", ip, port))
+        receiver.resolutionComplete()
+        return receiver
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.addresses: list[str] = []
+        self.is_complete = False
+
+    def resolutionBegan(self, resolution: object) -> None:  # noqa: N802
+        pass
+
+    def addressResolved(self, address: Any) -> None:  # noqa: N802
+        self.addresses.append(address.host)
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        self.is_complete = True
+
+
+def resolve(answers: list[str], *, allow_private: bool = False) -> tuple[str, list[str]]:
+    name = f"site-{uuid.uuid4().hex[:8]}.example"  # Scrapy's DNS cache is process-wide
+    resolver = PublicOnlyResolver(SimpleNamespace(nameResolver=_FakeNameResolver(answers)), 0)
+    resolver.allow_private = allow_private
+    receiver = _Collect()
+    resolver.resolveHostName(receiver, name, 80)
+    assert receiver.is_complete
+    return name, receiver.addresses
+
+
+def test_the_crawl_resolver_asks_for_ipv6_too() -> None:
+    assert IHostnameResolver.implementedBy(PublicOnlyResolver)  # getaddrinfo, not gethostbyname
+
+
+def test_an_aaaa_only_site_resolves() -> None:
+    _name, addresses = resolve(["2606:4700:4700::1111"])
+    assert addresses == ["2606:4700:4700::1111"]
+    _name, both = resolve(["203.104.209.6", "2606:4700:4700::1111"])
+    assert both == ["203.104.209.6", "2606:4700:4700::1111"]
+
+
+@pytest.mark.parametrize("private", ["::1", "fc00::1", "fd12:3456::9", "fe80::1",
+                                     "::ffff:127.0.0.1", "::ffff:10.1.2.3", "127.0.0.1"])
+def test_a_name_with_any_private_answer_is_refused_whatever_the_family(private: str) -> None:
+    name, addresses = resolve(["2606:4700:4700::1111", private])
+    assert addresses == []
+    assert PublicOnlyResolver.refusals[name].startswith(f"refused: {name} resolves to {private}")
+
+
+def test_allow_private_lets_private_answers_through() -> None:
+    _name, addresses = resolve(["::1", "127.0.0.1"], allow_private=True)
+    assert addresses == ["::1", "127.0.0.1"]
+
+
+def test_the_proxy_password_comes_from_the_environment_only() -> None:
+    env = {"MIGWATCH_PROXY_PASSWORD": "s3cr/t@x"}
+    assert proxy_url("http://analyst@proxy.example:3128", env) == (
+        "http://analyst:s3cr%2Ft%40x@proxy.example:3128")
+    assert proxy_url("http://proxy.example:3128", env) == "http://proxy.example:3128"
+    assert proxy_url("http://analyst@proxy.example:3128", {}) == (
+        "http://analyst@proxy.example:3128")
+    assert proxy_url("", env) == ""
+    with pytest.raises(ValidationError, match="MIGWATCH_PROXY_PASSWORD"):
+        NetworkSettings(proxy="http://analyst:hunter2@proxy.example:3128")

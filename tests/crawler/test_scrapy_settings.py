@@ -22,3 +22,13 @@ def test_one_request_at_a_time_per_domain_with_the_configured_delay_and_limits()
     assert values["USER_AGENT"] == "ua/1"
     assert values["MIGWATCH_ALLOW_PRIVATE"] is False
     assert values["COOKIES_ENABLED"] is False
+
+
+def test_no_proxy_unless_one_is_configured() -> None:
+    plain = scrapy_settings(Settings.model_validate({}))
+    assert plain["HTTPPROXY_ENABLED"] is False  # http_proxy in the environment is ignored
+    assert plain["DNS_RESOLVER"] == "crawler.safeguards.PublicOnlyResolver"
+    proxied = scrapy_settings(Settings.model_validate(
+        {"network": {"proxy": "http://proxy.example:3128"}}))
+    assert proxied["HTTPPROXY_ENABLED"] is True
+    assert proxied["MIGWATCH_PROXY"] == "http://proxy.example:3128"

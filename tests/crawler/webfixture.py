@@ -228,17 +228,19 @@ crawler:
   user_agent: "migwatch-test/1.0"
 network:
   allow_private: {allow_private}
+  proxy: "{proxy}"
 """
 
 
 def write_config(directory: Path, base: str, *, extra_sources: str = "",
-                 allow_private: bool = True, timeout: float = 5, retries: int = 0) -> Path:
+                 allow_private: bool = True, timeout: float = 5, retries: int = 0,
+                 proxy: str = "") -> Path:
     """A config directory pointing at the fixture web."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "sources.yaml").write_text(SOURCES.format(base=base) + extra_sources,
                                             encoding="utf-8")
     (directory / "migwatch.yaml").write_text(
         SETTINGS.format(timeout=timeout, allow_private=str(allow_private).lower(),
-                        retries=retries),
+                        retries=retries, proxy=proxy),
         encoding="utf-8")
     return directory

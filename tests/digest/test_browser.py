@@ -25,8 +25,8 @@ from db import create_db_engine, migrate
 from tests.digest.fixtures.setup import build, seed, settings_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "digest"
-SECTIONS = ("masthead", "summary", "theme-iom", "theme-forums", "theme-funding", "health",
-            "footer")
+SECTIONS = ("masthead", "highlights", "summary", "theme-iom", "theme-forums", "theme-funding",
+            "quiet", "health", "footer")
 MEASURE = """
 (() => {
   const ids = %s;
@@ -47,8 +47,11 @@ MEASURE = """
       wide.push(el.tagName + ' ' + (el.id || '') + ' ' + Math.round(r.right));
     }
   }
+  const pre = document.getElementById('preheader');
+  const preheader = pre ? {shown: pre.getBoundingClientRect().height > 0 &&
+                                  getComputedStyle(pre).display !== 'none'} : null;
   return JSON.stringify({width: width, scroll: document.documentElement.scrollWidth,
-                         sections: sections, wide: wide.slice(0, 10)});
+                         sections: sections, wide: wide.slice(0, 10), preheader: preheader});
 })()
 """
 
@@ -156,6 +159,11 @@ def test_every_section_is_visible_and_nothing_overflows_at_phone_and_desktop_wid
             assert report["width"] == width
             assert report["scroll"] <= width, f"{name}: page scrolls sideways {report}"
             assert report["wide"] == [], f"{name}: wider than the viewport {report['wide']}"
+            if kind == "mail":
+                # in the inbox preview, never on the page
+                assert report["preheader"] == {"shown": False}, name
+            else:
+                assert report["preheader"] is None, name
             for section, box in report["sections"].items():
                 assert box is not None, f"{name}: section {section} missing"
                 assert not box["hidden"] and box["w"] > 0 and box["h"] > 0, (name, section)

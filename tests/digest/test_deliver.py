@@ -295,9 +295,10 @@ def test_dry_run_writes_eml_files_and_leaves_the_ledger_alone(
     assert _statuses(engine) == {}
 
 
-def test_message_ids_are_stable_per_period_language_and_recipient_domain() -> None:
+def test_message_ids_are_stable_per_issue_and_unique_per_recipient() -> None:
     one = message_id_for("2026-W48", "ja", "a@ngo.example.org", "d@mw.example.net")
-    assert one == message_id_for("2026-W48", "ja", "b@NGO.example.org", "d@mw.example.net")
+    assert one == message_id_for("2026-W48", "ja", "A@NGO.example.org", "d@mw.example.net")
+    assert one != message_id_for("2026-W48", "ja", "b@ngo.example.org", "d@mw.example.net")
     assert one != message_id_for("2026-W48", "en", "a@ngo.example.org", "d@mw.example.net")
     assert one != message_id_for("2026-W49", "ja", "a@ngo.example.org", "d@mw.example.net")
     assert one.startswith("<digest.2026-W48.ja.") and one.endswith("@mw.example.net>")

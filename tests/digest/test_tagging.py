@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
+from config.errors import ConfigError
 from config.themes import ThemesFile, load_themes
 from db import session_factory
 from db.models import Article, ArticleTag, Source
-from db.tags import tags_for_articles
-from digest.tagging import TagRunSummary, tag_stored_articles
-from digest.themes import compile_themes
+from db.tags import articles_needing_tags, tags_for_articles
+from digest.tagging.compile import compile_themes
+from digest.tagging.loader import load_theme_set
+from digest.tagging.store import TagRunSummary, retag_article, tag_stored_articles
 
 NOW = datetime(2026, 11, 2, 9, 0)
 SHIPPED = load_themes(Path(__file__).resolve().parents[2] / "config" / "themes.yaml")
@@ -63,3 +66,38 @@ def test_changing_the_rules_re_tags_and_all_re_tags_everything(engine: Engine) -
     with sessions() as session:
         assert "funding" not in set(session.scalars(select(ArticleTag.theme_id)).all())
     assert tag_stored_articles(sessions, changed, retag_all=True) == TagRunSummary(4, 2)
+
+
+def test_retag_article_replaces_one_articles_tags_with_the_given_rules(engine: Engine) -> None:
+    _seed(engine, 2)
+    sessions = session_factory(engine)
+    themes = compile_themes(SHIPPED)
+    tag_stored_articles(sessions, themes)
+    data = SHIPPED.model_dump()
+    data["themes"] = [t for t in data["themes"] if t["id"] != "funding"]
+    without_funding = compile_themes(ThemesFile.model_validate(data))
+    with sessions() as session:
+        first = articles_needing_tags(session, "none", retag_all=True, limit=1)[0]
+        matches = retag_article(session, first, without_funding)
+        session.commit()
+        stored = tags_for_articles(session, [first.id])[first.id]
+    assert [m.theme_id for m in matches] == ["iom"]
+    assert {t.theme_id for t in stored} == {"iom"}
+    assert {t.themes_version for t in stored} == {without_funding.version}
+
+
+def test_the_loader_compiles_once_per_file_version_and_names_a_missing_file(
+    tmp_path: Path,
+) -> None:
+    first = load_theme_set(tmp_path)
+    assert first.path.name == "themes.yaml" and first.theme_set.ids[0] == "iom"
+    assert load_theme_set(tmp_path) is first  # cached
+    own = tmp_path / "themes.yaml"
+    own.write_text((Path(__file__).resolve().parents[2] / "config" / "themes.yaml")
+                   .read_text(encoding="utf-8").replace("threshold: 2.0", "threshold: 2.1", 1),
+                   encoding="utf-8")
+    second = load_theme_set(tmp_path)
+    assert second.path == own and second.theme_set.version != first.theme_set.version
+    assert second.config.themes[0].threshold == 2.1
+    with pytest.raises(ConfigError, match="themes file not found"):
+        load_theme_set(tmp_path, tmp_path / "missing.yaml")

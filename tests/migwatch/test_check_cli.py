@@ -163,7 +163,7 @@ def test_a_broken_sources_yaml_exits_2_and_the_mail_server_is_still_checked(
         *(f"    {problem}" for problem in loader.value.problems),
         "    → fix the lines above, then run `migwatch check` again",
     ]
-    assert out[3].startswith(f"{'':4}{sources}:2: sources[0].kind:")
+    assert out[3].startswith(f"{'':4}{sources}:2: source un-news: kind:")
     assert any(line.startswith(f"✓ mail server 127.0.0.1:{port}: connected") for line in out)
 
 
@@ -340,7 +340,7 @@ def test_a_broken_themes_yaml_of_the_user_exits_2(
     out = lines(capsys)
     assert code == 2
     at = out.index("✗ themes.yaml: invalid")
-    assert out[at + 1].startswith(f"    {config / THEMES_FILE}:3: YAML syntax error")
+    assert out[at + 1].startswith(f"    {config / THEMES_FILE}:2: a list opened with ")
 
 
 def test_no_enabled_source_is_a_warning(

@@ -68,7 +68,7 @@ def test_a_bad_config_exits_2_with_one_line_per_problem_and_no_traceback(
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"error: {tmp_path}/sources.yaml:2: sources[0].url: must be an http:// "
+        f"error: {tmp_path}/sources.yaml:2: source x: url: must be an http:// "
         "or https:// address"
     ]
 
@@ -140,6 +140,25 @@ def test_export_csv_and_since_filter(collected: tuple[Path, str, SampleWeb]) -> 
     assert future.returncode == 0 and future.stdout == ""
     bad = run("--config", str(config), "--db", db_url, "export", "--since", "yesterday")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_export_csv_to_a_file_opens_in_excel_with_theme_labels(
+    collected: tuple[Path, str, SampleWeb], tmp_path: Path,
+) -> None:
+    config, db_url, _ = collected
+    assert run("--config", str(config), "--db", db_url, "tag").returncode == 0
+    out = tmp_path / "articles.csv"
+    result = run("--config", str(config), "--db", db_url, "export", "--format", "csv",
+                 "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel on Japanese Windows reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    tagged = [r for r in rows if r["themes"]]
+    assert tagged, "the fixture articles are about IOM and must carry a theme"
+    for row in tagged:
+        assert len(row["theme_labels"].split(" / ")) == len(row["themes"].split())
+        assert row["theme_labels"] != row["themes"]  # labels, not the ids again
 
 
 def test_status_shows_the_failing_source_and_its_error(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from db import session_factory
+from db.models import Article, Sighting, Source
 from migwatch.cli import main
 from tests.digest.fixtures.setup import RECIPIENTS, seed
 from tests.digest.fixtures.smtp import smtp_server
@@ -38,9 +42,9 @@ def _config(tmp_path: Path, port: int) -> Path:
     return folder
 
 
-def _run(engine: Engine, config: Path, *args: str) -> int:
+def _run(engine: Engine, config: Path, *args: str, now: datetime = NOW) -> int:
     url = engine.url.render_as_string(hide_password=False)
-    argv = ["--config", str(config), "--db", url, "digest", "--now", NOW.isoformat(), *args]
+    argv = ["--config", str(config), "--db", url, "digest", "--now", now.isoformat(), *args]
     with pytest.raises(SystemExit) as stopped:
         main(argv)
     code = stopped.value.code
@@ -65,8 +69,8 @@ def test_digest_writes_the_archive_and_sends_once_per_recipient(
         config = _config(tmp_path, port)
         assert _run(engine, config, "--send") == 1  # one recipient refused for good
         out = capsys.readouterr().out
-        assert "2026-W48: 11 articles, 7 stories" in out
-        assert "2026-W48.ja.html" in out and "feed.atom" in out
+        assert "2026-W48: 11 articles, 6 events, 7 outlets" in out
+        assert "2026-W48.ja.html" in out and "2026-W48.ja.json" in out and "feed.ja.atom" in out
         assert "given-up" in out and "550" in out
         hint = "migwatch digest --week 2026-W48 --lang ja --send --retry-given-up"
         assert f"given up on 1 recipient: check the address and the smtp settings, then run: {hint}" in out
@@ -88,8 +92,8 @@ def test_digest_writes_the_archive_and_sends_once_per_recipient(
         assert "given-up" not in status and "to try the given-up" not in status
     assert [len(server.to(a)) for a in RECIPIENTS] == [2, 2, 2]  # one ja and one en each
     archive = tmp_path / "archive"
-    for name in ("2026-W48.ja.html", "2026-W48.ja.txt", "2026-W48.en.html", "index.html",
-                 "feed.atom"):
+    for name in ("2026-W48.ja.html", "2026-W48.ja.txt", "2026-W48.ja.json", "2026-W48.en.html",
+                 "index.html", "feed.ja.atom", "feed.en.atom"):
         assert (archive / name).is_file()
 
 
@@ -126,3 +130,77 @@ def test_the_current_week_can_be_built_and_is_shown_as_in_progress(
     config = _config(tmp_path, 1)
     assert _run(engine, config, "--week", "2026-W49") == 0
     assert "2026-W49 (in progress)" in capsys.readouterr().out
+
+
+def test_a_week_that_has_not_started_is_refused_in_one_line(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, 1)
+    assert _run(engine, config, "--week", "2026-W50") == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --week 2026-W50 has not started yet (it begins 2026-12-07); "
+        "the latest week is 2026-W49"
+    )
+
+
+def _seed_this_week_only(engine: Engine, count: int) -> None:
+    with session_factory(engine)() as session:
+        source = Source(key="first", name="First Feed", kind="feed",
+                        url="https://first.example.com/rss", weight=1.0,
+                        created_at=datetime(2026, 11, 29, 23, 0), consecutive_failures=0,
+                        state="active")
+        session.add(source)
+        session.flush()
+        for n in range(count):
+            seen = datetime(2026, 11, 29, 23, 30) + timedelta(minutes=n)
+            article = Article(identity=f"first/{n}", url=f"https://first.example.com/{n}",
+                              canonical_url=f"https://first.example.com/{n}",
+                              content_hash=f"first-{n}", title=f"First article {n}",
+                              summary="", text="", language="en", published_at=seen,
+                              first_seen_at=seen, source_id=source.id)
+            session.add(article)
+            session.flush()
+            session.add(Sighting(article_id=article.id, source_id=source.id, url=article.url,
+                                 title=article.title, seen_at=seen))
+        session.commit()
+
+
+def test_an_empty_last_week_after_a_first_collection_points_at_this_week(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed_this_week_only(engine, 3)
+    config = _config(tmp_path, 1)
+    assert _run(engine, config) == 0
+    out = capsys.readouterr().out
+    assert ("2026-W48 has no new articles; this week (2026-W49) already holds 3 articles: "
+            "preview it with migwatch digest --week 2026-W49") in out
+
+
+def test_json_prints_the_issue_files_and_deliveries(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    config = _config(tmp_path, 1)
+    assert _run(engine, config, "--json", "--dry-run") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["period"], summary["article_count"], summary["event_count"]) == (
+        "2026-W48", 11, 6)
+    assert Path(summary["files"]["json"]).name == "2026-W48.ja.json"
+    assert [d["status"] for d in summary["deliveries"]] == ["dry-run"] * 3
+    assert summary["highlights"][0].startswith("event-")
+
+
+def test_an_empty_week_is_archived_not_mailed_and_the_ledger_says_why(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(engine)
+    later = datetime(2026, 12, 14, 0, 30, tzinfo=UTC)  # the last complete week is W50: empty
+    with smtp_server() as (server, port):
+        config = _config(tmp_path, port)
+        assert _run(engine, config, "--send", now=later) == 0
+        out = capsys.readouterr().out
+        assert "2026-W50: 0 articles" in out and "skipped" in out
+        assert all(server.to(address) == [] for address in RECIPIENTS)
+    assert (tmp_path / "archive" / "2026-W50.ja.html").is_file()
+    status = _status(engine, config, capsys)
+    assert "no new articles in 2026-W50; not mailed (digest.skip_empty)" in status

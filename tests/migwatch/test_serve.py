@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -112,8 +113,12 @@ def test_serve_runs_cycles_in_one_process_without_growing(
     try:
         rss = []
         for cycle in (1, 2, 3, 4):
-            daemon.wait_for(f"cycle={cycle} ")
+            line = daemon.wait_for(f"cycle={cycle} ")
             rss.append(daemon.rss_kib())
+        # stamped in Asia/Tokyo; the next check and the next digest in the same zone
+        assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+09:00 INFO migwatch.daemon: cycle=4 .*"
+                        r"next_check=\d{4}-\d\d-\d\d \d\d:\d\d next_digest=\d{4}-\d\d-\d\d 08:00$",
+                        line), line
         assert article_count(db_url) == (5, 5)
         assert rss[2] < rss[1] * 1.2, rss  # second to third cycle grows less than 20 %
         assert rss[3] < rss[1] * 1.2, rss

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -222,6 +223,39 @@ def test_list_joins_stored_health(
     assert "2026-11-20 12:00" in rows["appeals"]  # shown in Asia/Tokyo
     assert "appeals: HTTP 503 Service Unavailable" in out
     assert "never run" in rows["orbis-press"]
+    assert run(config, "sources", "list", "--json", db=db_url) == 0
+    listed = {s["key"]: s for s in json.loads(capsys.readouterr().out)}
+    assert listed["appeals"]["state"] == "paused"
+    assert listed["appeals"]["last_success_at"] == "2026-11-20T03:00:00+00:00"
+    assert listed["appeals"]["last_error"] == "HTTP 503 Service Unavailable"
+    assert listed["orbis-press"]["state"] == "never run"
+    assert listed["harbour-notes"]["kind"] == "listing"
+    assert run(config, "status", "--json", db=db_url) == 0
+    status = json.loads(capsys.readouterr().out)
+    (stored,) = status["sources"]
+    assert stored["key"] == "appeals" and stored["state"] == "paused"  # the same word
+    assert status["timezone"] == "Asia/Tokyo" and status["scheduler"] is None
+
+
+def test_check_without_an_argument_checks_every_enabled_source(
+    config: Path, web: SampleWeb, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config / "sources.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "https://press.orbis-migration.example/feed/en.xml", web.url("/kaigai/feed.rss")),
+        encoding="utf-8")
+    assert run(config, "sources", "disable", "appeals") == 0
+    capsys.readouterr()
+    assert run(config, "sources", "check") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("✓ orbis-press") and out[1] == "✓ harbour-notes  2 items"
+    assert out[-1] == "2 of 2 enabled sources usable"
+    assert run(config, "sources", "enable", "appeals") == 0
+    capsys.readouterr()
+    assert run(config, "sources", "check", "--json") == 1  # appeals-tracker.example is no host
+    verdicts = {v["key"]: v for v in json.loads(capsys.readouterr().out)}
+    assert verdicts["orbis-press"]["usable"] and verdicts["harbour-notes"]["items"] == 2
+    assert not verdicts["appeals"]["usable"] and verdicts["appeals"]["problem"]
 
 
 def test_import_then_export_round_trips_names_urls_and_categories(
@@ -233,27 +267,41 @@ def test_import_then_export_round_trips_names_urls_and_categories(
     assert run(first, "sources", "import-opml", str(DATA / "feeds.opml")) == 0
     out = capsys.readouterr().out
     assert "imported 30, skipped 0 duplicates, 1 rejected" in out
-    assert "feeds.opml:29: Broken entry from an old export" in out
+    assert "rejected: Broken entry from an old export: 'not a web address at all'" in out
+    assert "they are added disabled" in out
+    assert not any(s.enabled for s in load_sources(first))
     exported = tmp_path / "export.opml"
     assert run(first, "sources", "export-opml", str(exported)) == 0
     second = tmp_path / "second"
     second.mkdir()
-    assert run(second, "sources", "import-opml", str(exported)) == 0
+    assert run(second, "sources", "import-opml", str(exported), "--enable") == 0
     assert "imported 30, skipped 0 duplicates, 0 rejected" in capsys.readouterr().out
+    assert all(s.enabled for s in load_sources(second))
 
-    def summary(folder: Path) -> list[tuple[str, str, list[str], str | None]]:
-        return [(s.name, s.url, s.categories, s.note) for s in load_sources(folder)]
+    def summary(folder: Path) -> list[tuple[str, str, list[str]]]:
+        return sorted((s.name, s.url, sorted(s.categories)) for s in load_sources(folder))
 
     assert summary(first) == summary(second)
     assert ("国連広報ニュース（日本語）", "https://kokuren-koho.example/news/feed.rdf",
-            ["International organisations", "UN", "ja"],
-            "site: https://kokuren-koho.example/") in summary(first)
+            ["International organisations/UN", "ja"]) in summary(first)
+
+
+def test_import_dry_run_shows_what_would_be_added_and_writes_nothing(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (config / "sources.yaml").read_bytes()
+    assert run(config, "sources", "import-opml", str(DATA / "opml" / "feedly.opml"),
+               "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert (config / "sources.yaml").read_bytes() == before
+    assert "https://harbourline.example/migration/feed/  (Migration, Funding)" in out
+    assert "would import 6, skip 0 duplicates, reject 0; nothing written (--dry-run)" in out
 
 
 def test_import_skips_urls_already_configured(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(config, "sources", "import-opml", str(DATA / "feeds.opml"), "--disabled",
+    assert run(config, "sources", "import-opml", str(DATA / "feeds.opml"),
                "--category", "imported") == 0
     out = capsys.readouterr().out
     assert "imported 28, skipped 2 duplicates, 1 rejected" in out
@@ -262,10 +310,13 @@ def test_import_skips_urls_already_configured(
     assert all(not s.enabled and s.categories[-1] == "imported" for s in new)
 
 
-def test_export_writes_opml_to_standard_output(
+def test_export_writes_every_source_to_standard_output(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert run(config, "sources", "disable", "appeals") == 0
+    capsys.readouterr()
     assert run(config, "sources", "export-opml") == 0
     out = capsys.readouterr().out
-    assert out.startswith("<?xml") and 'xmlUrl="https://appeals-tracker.example/gaps.rss"' in out
-    assert "harbour-notes" not in out and "Harbour" not in out  # listings are not feeds
+    assert out.startswith("<?xml")
+    assert 'xmlUrl="https://appeals-tracker.example/gaps.rss" migwatch:enabled="false"' in out
+    assert 'text="Harbour Relief Notes"' in out and 'migwatch:kind="listing"' in out

@@ -105,7 +105,7 @@ def test_save_refuses_a_file_that_would_not_load_and_leaves_the_old_one(tmp_path
     path = tmp_path / "sources.yaml"
     path.write_text(COMPACT, encoding="utf-8")
     broken = COMPACT.replace("kind: feed", "kind: magazine", 1)
-    with pytest.raises(ConfigError, match=r"sources\.yaml:4: sources\[0\]\.kind"):
+    with pytest.raises(ConfigError, match=r"sources\.yaml:4: source a-feed: kind"):
         save_sources_text(path, broken, check_sources_text(COMPACT, path))
     assert path.read_text(encoding="utf-8") == COMPACT
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind

@@ -36,7 +36,7 @@ def test_themes_list_shows_every_theme_in_both_languages(tmp_path: Path) -> None
 
 
 def test_themes_test_explains_matches_scores_and_exclusions(tmp_path: Path) -> None:
-    code, out = _run(["themes", "test", "--title", "IOM cuts jobs",
+    code, out = _run(["themes", "test", "--lang", "en", "--title", "IOM cuts jobs",
                       "Funding cuts at IOM hit refugees. Police also seized drug trafficking loot."],
                      tmp_path)
     assert code == 0
@@ -51,7 +51,7 @@ def test_themes_test_says_when_a_theme_is_only_mentioned_in_passing(tmp_path: Pa
             "chair thanked the speakers. Several asked for subsidies.\n\nNear the end a "
             "delegate from the International Organization for Migration (IOM) spoke briefly "
             "about IOM and the International Organization for Migration office.")
-    code, out = _run(["themes", "test", body], tmp_path)
+    code, out = _run(["themes", "test", "--lang", "en", body], tmp_path)
     assert code == 0
     assert "passing mention" in " ".join(out.split())
 
@@ -86,7 +86,7 @@ def test_a_broken_users_themes_file_exits_2_with_file_and_line(tmp_path: Path) -
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 2
-    assert f"{tmp_path / 'themes.yaml'}:3: themes[0].colour: unknown key" in proc.stderr
+    assert f"{tmp_path / 'themes.yaml'}:3: theme x: colour: unknown key" in proc.stderr
 
 
 def test_tag_command_tags_stored_articles_once(tmp_path: Path) -> None:
@@ -112,3 +112,75 @@ def test_tag_command_tags_stored_articles_once(tmp_path: Path) -> None:
     check.dispose()
     code, out = _run(["tag"], tmp_path)
     assert code == 0
+
+
+def _store(tmp_path: Path, articles: list[tuple[str, str, str]]) -> list[int]:
+    """Store (url, title, text) articles in the test database; their ids."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    migrate(engine)
+    now = datetime(2026, 11, 2)
+    ids = []
+    with session_factory(engine)() as session:
+        source = Source(key="s", name="S", kind="rss", url="http://127.0.0.1/f", created_at=now)
+        session.add(source)
+        session.flush()
+        for n, (url, title, text) in enumerate(articles):
+            article = Article(identity=url, canonical_url=url, content_hash=f"h{n}",
+                              first_seen_at=now, source_id=source.id, title=title, text=text)
+            session.add(article)
+            session.flush()
+            ids.append(article.id)
+        session.commit()
+    engine.dispose()
+    return ids
+
+
+def test_themes_test_speaks_the_digest_language_by_default(tmp_path: Path) -> None:
+    code, out = _run(["themes", "test", "IOMは職員を削減すると発表した。"], tmp_path)
+    assert code == 0
+    assert "テーマの判定" in out and "得点 / しきい値" in out and "件のテーマに該当" in out
+    (tmp_path / "migwatch.yaml").write_text("digest:\n  language: en\n", encoding="utf-8")
+    code, out = _run(["themes", "test", "IOM cut staff."], tmp_path)
+    assert code == 0 and "Theme test" in out and "テーマ" not in out
+
+
+def test_themes_test_json_gives_every_theme_with_reasons(tmp_path: Path) -> None:
+    code, out = _run(["themes", "test", "--json", "--lang", "en", "--title",
+                      "UN migration agency to cut staff as donor contributions fall", ""],
+                     tmp_path)
+    assert code == 0
+    data = json.loads(out)
+    assert {"iom", "funding"} <= set(data["matched"])
+    funding = next(t for t in data["themes"] if t["theme"] == "funding")
+    assert funding["match"] is True
+    assert any(r["term"].startswith("funding cut: ") for r in funding["reasons"])
+    assert data["themes"][0]["theme"] == "iom"
+
+
+def test_themes_test_explains_a_stored_article_by_id_or_url(tmp_path: Path) -> None:
+    url = "https://news.example.org/iom-cuts"
+    (article_id,) = _store(tmp_path, [(url, "IOM to shed staff",
+                                       "The UN migration agency said donor money had fallen.")])
+    for wanted in (str(article_id), url + "?utm_source=feed"):
+        code, out = _run(["themes", "test", "--lang", "en", "--article", wanted], tmp_path)
+        assert code == 0, out
+        assert "IOM to shed staff" in out and "yes" in out
+    code, out = _run(["themes", "test", "--lang", "en", "--article", "999"], tmp_path)
+    assert code == 2 and "no stored article" in out
+
+
+def test_themes_misses_lists_articles_with_evidence_below_the_threshold(tmp_path: Path) -> None:
+    _store(tmp_path, [
+        ("https://a.example/1", "Market day", "A refugee spoke at the fair."),
+        ("https://a.example/2", "Refugees arrive", "Thousands of refugees crossed the border."),
+        ("https://a.example/3", "Stocks", "Shares rose."),
+    ])
+    code, out = _run(["themes", "misses", "--theme", "refugees", "--lang", "en"], tmp_path)
+    assert code == 0, out
+    assert "Market day" in out and "Refugees arrive" not in out and "Stocks" not in out
+    assert "1 article(s)" in out
+    code, out = _run(["themes", "misses", "--theme", "refugees", "--since", "2030-01-01",
+                      "--lang", "en"], tmp_path)
+    assert code == 0 and "0 article(s)" in out
+    code, out = _run(["themes", "misses", "--theme", "nope"], tmp_path)
+    assert code == 2 and "not a theme" in out

@@ -1,10 +1,11 @@
 """Tag stored articles with the current themes, in committed batches.
 
 Contract: :func:`tag_stored_articles` reads articles whose ``tagged_version`` differs from
-the themes' version (or all of them), tags each with the pure
-:func:`digest.themes.tag_article`, replaces its stored tags and commits every
+the themes' version (or all of them), tags each batch with the pure
+:func:`digest.tagging.match.tag_articles`, replaces their stored tags and commits every
 ``batch_size`` articles.  Running it twice tags nothing the second time; a crash loses at
 most the batch in flight, and the next run picks up where this one stopped.
+:func:`retag_article` does the same for one article (after a user's correction of the rules).
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.tags import ReasonData, TagData, articles_needing_tags, replace_article_tags
-from digest.themes import ThemeMatch, ThemeSet, tag_article
+from db.tags import (
+    ArticleForTagging,
+    ReasonData,
+    TagData,
+    articles_needing_tags,
+    replace_article_tags,
+)
+from digest.tagging.compile import ThemeSet
+from digest.tagging.match import ThemeMatch, tag_article, tag_articles
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,20 @@ def to_tag_data(match: ThemeMatch) -> TagData:
     )
 
 
+def store_tags(session: Session, articles: list[ArticleForTagging], themes: ThemeSet) -> int:
+    """Tag ``articles`` and replace their stored tags in ``session``; how many got a theme.
+
+    The caller commits: collection can tag what it has just stored in its own transaction.
+    """
+    results = tag_articles(((a.title, a.text) for a in articles), themes)
+    with_themes = 0
+    for article, matches in zip(articles, results, strict=True):
+        replace_article_tags(session, article.id, [to_tag_data(m) for m in matches],
+                             themes.version)
+        with_themes += bool(matches)
+    return with_themes
+
+
 def tag_stored_articles(
     sessions: sessionmaker[Session],
     themes: ThemeSet,
@@ -55,12 +77,7 @@ def tag_stored_articles(
             )
             if not batch:
                 break
-            for article in batch:
-                matches = tag_article(article.title, article.text, themes)
-                replace_article_tags(
-                    session, article.id, [to_tag_data(m) for m in matches], themes.version
-                )
-                with_themes += bool(matches)
+            with_themes += store_tags(session, batch, themes)
             session.commit()
         tagged += len(batch)
         after_id = batch[-1].id
@@ -68,3 +85,12 @@ def tag_stored_articles(
     log.info("tag status=ok tagged=%d with_themes=%d version=%s", tagged, with_themes,
              themes.version)
     return TagRunSummary(tagged=tagged, with_themes=with_themes)
+
+
+def retag_article(
+    session: Session, article: ArticleForTagging, themes: ThemeSet
+) -> tuple[ThemeMatch, ...]:
+    """Tag one stored article again and replace its tags (the caller commits)."""
+    matches = tag_article(article.title, article.text, themes)
+    replace_article_tags(session, article.id, [to_tag_data(m) for m in matches], themes.version)
+    return matches

@@ -1,0 +1,38 @@
+"""Outlets: the site behind a source, so one outlet reached through two feeds counts once.
+
+Contract: ``outlet_key(source_url, source_key)`` is the registrable domain of the
+source's address (``www3.nhk.or.jp`` and ``news.web.nhk`` are two outlets,
+``feeds.example-news.co.jp`` and ``www.example-news.co.jp`` one), read with the public
+suffix list that tldextract ships (no download: ``suffix_list_urls=()``).  The
+documentation domains of RFC 2606 (``example.com``, ``.org``, ``.net``) count as
+suffixes, so each name under them is an outlet of its own.  On an address without a
+public suffix (an IP address, ``localhost``: the demo, a test server) sites are told
+apart by the first folder of the path (``127.0.0.1:8000/gmw``); with no folder either,
+the source key stands in.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from urllib.parse import urlsplit
+
+import tldextract
+
+_EXTRACT = tldextract.TLDExtract(
+    cache_dir=None, suffix_list_urls=(),
+    extra_suffixes=("example.com", "example.org", "example.net"),
+)
+
+
+@cache
+def outlet_key(source_url: str | None, source_key: str) -> str:
+    """The registrable domain of ``source_url``, or ``source_key`` when it has none."""
+    if not source_url:
+        return source_key
+    parts = _EXTRACT(source_url)
+    domain = parts.top_domain_under_public_suffix
+    if parts.suffix and domain:
+        return domain.lower()
+    split = urlsplit(source_url)
+    folder = split.path.strip("/").split("/")[0] if "/" in split.path.strip("/") else ""
+    return f"{split.netloc.lower()}/{folder}" if split.netloc and folder else source_key
