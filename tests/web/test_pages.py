@@ -79,7 +79,7 @@ def test_source_edits_keep_the_files_comments(web: WebServer, collected: Collect
     assert "kyosei-press" not in after and after.startswith(before.split("\n", 1)[0])
     assert browser.post("/sources/nope/remove", {}).status == 404
     health = browser.get("/sources")
-    assert 'id="source-gmw-wire"' in health.body and "次回確認" in health.body
+    assert 'id="source-gmw-wire"' in health.body and "次の確認" in health.body
 
 
 def test_an_opml_upload_is_previewed_then_imported(web: WebServer, collected: Collected) -> None:
