@@ -33,7 +33,8 @@ from migwatch.web.security import ARCHIVE_CSP
 pages = Blueprint("reading", __name__)
 PAGE_SIZE = 25
 API_MAX = 200
-_ARCHIVE_NAME = re.compile(r"^(\d{4}-W\d{2}\.(ja|en)\.(html|txt)|index\.html|feed\.atom)$")
+_ARCHIVE_NAME = re.compile(
+    r"^(\d{4}-W\d{2}\.(ja|en)\.(html|txt|json)|index\.html|feed(\.(ja|en))?\.atom)$")
 
 
 @dataclass(frozen=True)
