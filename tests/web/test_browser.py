@@ -134,6 +134,10 @@ def test_add_a_source_through_discovery_and_preview(
     page.fill("#source-url", site.url("/kaigai/"))  # type: ignore[attr-defined]
     page.click("#source-preview")  # type: ignore[attr-defined]
     assert page.inner_text("#preview-feed-url").endswith("/kaigai/feed.rss")  # type: ignore[attr-defined]
+    page.click("#pick-2")  # the page's other feed, then back to the first  # type: ignore[attr-defined]
+    assert page.inner_text("#preview-feed-url").endswith("/kaigai/comments.atom")  # type: ignore[attr-defined]
+    page.click("#pick-1")  # type: ignore[attr-defined]
+    assert page.inner_text("#preview-feed-url").endswith("/kaigai/feed.rss")  # type: ignore[attr-defined]
     assert page.locator("#preview-items li").count() >= 1  # type: ignore[attr-defined]
     _shoot(page, "source-preview", both=False)
     key = page.input_value("#add-key")  # type: ignore[attr-defined]
