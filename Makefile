@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) bench/tag.py
 	$(PY) bench/feeds.py
 	$(PY) bench/digest.py
+	$(PY) bench/search.py
 	$(PY) bench/collect.py --feeds 200 --articles 20 --hosts 50 --write-doc
 
 clean:

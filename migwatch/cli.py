@@ -47,7 +47,7 @@ def tr(message: str, **values: object) -> str:
 
 COMMAND_MODULES: tuple[str, ...] = (
     "init", "collect", "inspect", "digest", "extract", "demo", "themes", "tag", "schedule",
-    "sources", "sources_add", "sources_check", "sources_opml", "check",
+    "sources", "sources_add", "sources_check", "sources_opml", "check", "web", "search",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from migwatch.sampleweb import SampleWeb
 @click.option("--dir", "root", type=click.Path(file_okay=False, path_type=Path),
               default=Path("var/demo"), show_default=True,
               help="Where the demo writes its config, database and digest (wiped first).")
-def demo(root: Path) -> int:
+@click.option("--web", "with_web", is_flag=True,
+              help="Then open the demo's data in the web app until Ctrl-C.")
+def demo(root: Path, with_web: bool) -> int:
     """Run the whole pipeline offline against sample sites served on 127.0.0.1."""
     from digest.build import build_digest, load_theme_infos  # heavy: see migwatch.cli
     with SampleWeb() as web:  # the bundled demo sites
@@ -53,5 +56,10 @@ def demo(root: Path) -> int:
     console.print(f"Atom feed: {ja.feed_path}")
     console.print(f"English issue: {built['en'].html_path}")
     console.print(f"[bold]digest: {ja.html_path.resolve()}[/]")
+    command = shlex.join(["migwatch", "--config", str(paths.config), "--db", paths.db_url, "web"])
+    console.print(f"web app: {command}", markup=False, soft_wrap=True)
+    if with_web:
+        from migwatch.commands.web import run_web  # heavy: flask, waitress
+        run_web(AppContext(config_path=paths.config, db_url=paths.db_url), "127.0.0.1", 8470)
     return 1 if summary.failed else 0
 

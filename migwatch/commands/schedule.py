@@ -34,8 +34,12 @@ def run(app: AppContext) -> int:
 
 
 @cli.command()
+@click.option("--web", "with_web", is_flag=True, help="Serve the web app too (migwatch web).")
+@click.option("--web-host", default="127.0.0.1", show_default=True, help="The web app's address.")
+@click.option("--web-port", default=8470, show_default=True, type=click.IntRange(0, 65535),
+              help="The web app's port.")
 @click.pass_obj
-def serve(app: AppContext) -> int:
+def serve(app: AppContext, with_web: bool, web_host: str, web_port: int) -> int:
     """Run the scheduler until SIGTERM or Ctrl-C: collect when due, send the digest weekly."""
     from migwatch.daemon import Daemon  # heavy: see migwatch.cli
     root = logging.getLogger()
@@ -45,4 +49,9 @@ def serve(app: AppContext) -> int:
         root.setLevel(logging.INFO)
         for noisy in ("apscheduler", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-    return Daemon(app).serve()
+    if not with_web:
+        return Daemon(app).serve()
+    from migwatch.web.server import WebServer, guard_for  # heavy: flask, waitress
+    with WebServer(app, guard_for(web_host, web_port)) as web:
+        console.print(f"migwatch web: {web.url}", markup=False)
+        return Daemon(app).serve()

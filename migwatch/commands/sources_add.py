@@ -6,7 +6,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from lxml import etree
@@ -27,6 +27,9 @@ from migwatch.commands.sources import (
 from migwatch.commands.sources_preview import fetcher, print_probe
 from migwatch.context import AppContext
 from migwatch.sources_file import append_entries, derive_key, find_by_url, save_sources_text
+
+if TYPE_CHECKING:
+    from crawler.discovery import ProbeResult
 
 ADD_PREVIEW_ITEMS = 5
 
@@ -64,12 +67,29 @@ def add(app: AppContext, url: str, key: str | None, name: str | None, kind: str 
         raise ConfigError(f"key {key!r} is already used in {path}; choose another --key")
     if key is not None and not re.match(KEY_PATTERN, key):
         raise ConfigError(f"--key {key!r}: use lower-case letters, digits, '-', '_' or '.'")
-    _refuse_duplicate_url(url, existing)
+    refuse_duplicate_url(url, existing)
     with private_address_hint(app):
         result = probe_url(url, fetch=fetcher(settings), tz=settings.tz, now=datetime.now(UTC),
                            kind="sitemap" if kind == "sitemap" else None, pick=pick)
-    _refuse_duplicate_url(result.feed_url, existing)
+    refuse_duplicate_url(result.feed_url, existing)
     print_probe(result, settings, ADD_PREVIEW_ITEMS)
+    entry = source_entry(result, taken, key=key, name=name, language=language, weight=weight,
+                         fetch_articles=not no_fetch_articles, categories=categories)
+    expected = [*existing, new_source(entry)]
+    new_text = append_entries(text, [entry])
+    console.print(f"source to add: key [bold]{entry['key']}[/], name {escape(entry['name'])}")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ConfigError("nothing written: pass --yes to add the source without a question")
+        click.confirm(f"add it to {path}?", default=True, abort=True)
+    save_sources_text(path, new_text, expected)
+    console.print(f"added {entry['key']} to {escape(str(path))}")
+
+
+def source_entry(result: ProbeResult, taken: set[str], *, key: str | None = None,
+                 name: str | None = None, language: str | None = None, weight: float = 1.0,
+                 fetch_articles: bool = True, categories: Sequence[str] = ()) -> dict[str, Any]:
+    """The sources.yaml entry for a probed address (the web app adds sources with it too)."""
     title = name or result.title or url_domain(result.feed_url)
     entry: dict[str, Any] = {
         "key": key or derive_key(result.feed_url, result.title or title, taken),
@@ -79,22 +99,14 @@ def add(app: AppContext, url: str, key: str | None, name: str | None, kind: str 
     if found_language:
         entry["language"] = found_language
     entry["weight"] = weight
-    if no_fetch_articles:
+    if not fetch_articles:
         entry["fetch_articles"] = False
     if categories:
         entry["categories"] = list(dict.fromkeys(categories))
-    expected = [*existing, new_source(entry)]
-    new_text = append_entries(text, [entry])
-    console.print(f"source to add: key [bold]{entry['key']}[/], name {escape(title)}")
-    if not yes:
-        if not sys.stdin.isatty():
-            raise ConfigError("nothing written: pass --yes to add the source without a question")
-        click.confirm(f"add it to {path}?", default=True, abort=True)
-    save_sources_text(path, new_text, expected)
-    console.print(f"added {entry['key']} to {escape(str(path))}")
+    return entry
 
 
-def _refuse_duplicate_url(url: str, existing: Sequence[SourceConfig]) -> None:
+def refuse_duplicate_url(url: str, existing: Sequence[SourceConfig]) -> None:
     same = find_by_url(url, existing)
     if same is not None:
         raise ConfigError(f"{url} is already configured as source {same.key!r}")

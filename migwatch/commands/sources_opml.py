@@ -47,7 +47,7 @@ def import_opml(app: AppContext, file: Path, extra: tuple[str, ...], enable: boo
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read: {exc.strerror}") from exc
     document = read_opml(data, name=str(file))
-    entries, duplicates = _entries_from(document, existing, extra, enable)
+    entries, duplicates = entries_from_opml(document, existing, extra, enable)
     for rejected in document.rejected:
         console.print(escape(tr("rejected: {title}: {reason}",
                                 title=rejected.title or tr("(untitled)"),
@@ -75,7 +75,7 @@ def import_opml(app: AppContext, file: Path, extra: tuple[str, ...], enable: boo
                                "switches one on, or import again with --enable")))
 
 
-def _entries_from(
+def entries_from_opml(
     document: OpmlDocument, existing: Sequence[SourceConfig], extra: Sequence[str],
     enable: bool,
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:

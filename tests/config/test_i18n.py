@@ -65,3 +65,22 @@ def test_every_cli_message_has_its_japanese() -> None:
              "seen again", "pages", "note", "write true or false", "must be at least {ge}"]
     missing = [m for m in [*messages, *words] if gettext("ja", m) == m]
     assert missing == []
+
+
+def test_the_catalogue_translates_each_message_once() -> None:
+    """Two sections translating one msgid would silently keep only the last."""
+    from collections import Counter
+
+    from babel.messages.pofile import read_po
+
+    from config.i18n import LOCALE_DIR
+
+    path = LOCALE_DIR / "ja" / "LC_MESSAGES" / "migwatch.po"
+    with path.open("rb") as handle:
+        read_po(handle)  # parses
+    ids = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("msgid ") and line != 'msgid ""'  # "" opens the header or a long msgid
+    ]
+    assert [msgid for msgid, count in Counter(ids).items() if count > 1] == []
