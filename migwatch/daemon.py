@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -38,7 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from config.errors import ConfigError, MigwatchError
 from config.schema import ScheduleSettings, Settings
 from db import store as db_store
-from db.instance import InstanceLock
+from db.instance import QUEUE_SCHEDULER_LEASE, InstanceLock, this_process
 from db.ledger import has_work
 from digest.build import build_digest, load_theme_infos
 from digest.deliver import send_digest
@@ -47,6 +47,9 @@ from digest.periods import last_complete_week
 from digest.tagging import TagRunSummary
 from migwatch.context import AppContext
 from migwatch.jobs import CollectSummary, collect, spec_of, tag
+
+if TYPE_CHECKING:
+    from migwatch.queue import EnqueueReport, QueueClient
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -148,9 +151,12 @@ class CycleResult:
 class Runner:
     """The steps of a cycle, with an injectable clock."""
 
-    def __init__(self, app: AppContext, *, clock: Clock = utc_now) -> None:
+    def __init__(self, app: AppContext, *, clock: Clock = utc_now,
+                 queue: QueueClient | None = None) -> None:
         self.app = app
         self.clock = clock
+        # With a queue, collections and digests are put on it for workers to run.
+        self.queue = queue
         self.child: subprocess.Popen[str] | None = None
         self.stopping = threading.Event()
         # The digest job, the catch-up and the tick's retry may fire together (on Monday
@@ -178,6 +184,18 @@ class Runner:
             return None
         return collect(self.app, keys, now=now, on_child_start=self._remember_child)
 
+    def enqueue_due(self) -> EnqueueReport | None:
+        """Put one job per due source on the queue (none for a source already there)."""
+        assert self.queue is not None
+        now = self.clock()
+        active = self.queue.active_sources()  # before the due list: see docs/scaling.md
+        keys = self.due_keys(now)
+        if not keys or self.stopping.is_set():
+            return None
+        report = self.queue.enqueue_sources(keys, active=active)
+        log.info("queue queued=%d already=%d", len(report.queued), len(report.already))
+        return report
+
     def _remember_child(self, child: subprocess.Popen[str]) -> None:
         self.child = child
 
@@ -190,8 +208,9 @@ class Runner:
             return None
         return self.send_week(week, now)
 
-    def send_week(self, week: str, now: datetime) -> DigestRun | None:
-        """Build ``week`` in the configured language and mail it once per recipient.
+    def send_week(self, week: str, now: datetime, *,
+                  language: str | None = None) -> DigestRun | None:
+        """Build ``week`` (in the configured language) and mail it once per recipient.
 
         Nothing happens while another job of this process is on the digest, or while every
         recipient has it, was given up, or waits for the next retry of a failed attempt
@@ -200,13 +219,26 @@ class Runner:
         if not self.digest_busy.acquire(blocking=False):
             return None
         try:
-            return self._send_week(week, now)
+            language = language or self.app.settings.digest.language
+            if self.queue is not None:
+                self._enqueue_week(week, now, language)
+                return None
+            return self._send_week(week, now, language)
         finally:
             self.digest_busy.release()
 
-    def _send_week(self, week: str, now: datetime) -> DigestRun | None:
+    def _enqueue_week(self, week: str, now: datetime, language: str) -> None:
+        assert self.queue is not None
+        digest = self.app.settings.digest
+        with self.app.sessions() as session:
+            if not has_work(session, week, language, digest.recipients, now,
+                            digest.retry_wait):
+                return
+        if self.queue.enqueue_digest(week, language, now):
+            log.info("digest period=%s language=%s status=queued", week, language)
+
+    def _send_week(self, week: str, now: datetime, language: str) -> DigestRun | None:
         settings = self.app.settings
-        language = settings.digest.language
         recipients = settings.digest.recipients
         with self.app.sessions() as session:
             if not has_work(session, week, language, recipients, now,
@@ -246,13 +278,22 @@ class Runner:
 class Daemon:
     """``migwatch serve``: one scheduler, one instance per database, clean stops."""
 
-    def __init__(self, app: AppContext, *, clock: Clock = utc_now) -> None:
+    def __init__(self, app: AppContext, *, clock: Clock = utc_now,
+                 queue: QueueClient | None = None) -> None:
         self.app = app
-        self.runner = Runner(app, clock=clock)
+        self.runner = Runner(app, clock=clock, queue=queue)
         self.clock = clock
         settings = app.settings
         self.timing = Timing.of(settings)
-        self.lock = InstanceLock(app.engine, ttl=lease_ttl(self.timing))
+        if queue is None:
+            self.lock = InstanceLock(app.engine, ttl=lease_ttl(self.timing))
+        else:
+            # Schedulers on a queue may run side by side (one per host, say): the queue's
+            # locks and the delivery ledger keep their work single.  Each has its lease.
+            holder = this_process()
+            self.lock = InstanceLock(app.engine, ttl=lease_ttl(self.timing), holder=holder,
+                                     name=f"{QUEUE_SCHEDULER_LEASE}:{holder}",
+                                     is_exclusive=False)
         self.scheduler = BackgroundScheduler(timezone=settings.tz)
         self.tick_trigger = self.timing.tick_trigger()
         self.digest_trigger = self.timing.digest_trigger()
@@ -269,12 +310,13 @@ class Daemon:
         """The tick job: collect due sources, tag, and retry a failed digest delivery."""
         if self.stopped.is_set():
             return
+        if self.runner.queue is not None:
+            self.tick_queue()
+            return
         summary = self.runner.collect_due()  # reads migwatch.yaml and sources.yaml anew
         if self.stopped.is_set():
             return
-        wanted = Timing.of(self.app.settings)
-        if wanted != self.timing:
-            self.pending_timing = wanted
+        self.notice_timing()
         tagged = tag(self.app)
         if not self.stopped.is_set():
             # a recipient whose attempt failed is tried again within the grace
@@ -288,6 +330,26 @@ class Daemon:
         log.info("cycle=%d sources=%d new=%d tagged=%d", self.cycles,
                  len(summary.fetches) if summary else 0, summary.new_count if summary else 0,
                  tagged.tagged)
+        self.heartbeat()
+
+    def notice_timing(self) -> None:
+        """Hand a timing changed in migwatch.yaml to the main thread."""
+        wanted = Timing.of(self.app.settings)
+        if wanted != self.timing:
+            self.pending_timing = wanted
+
+    def tick_queue(self) -> None:
+        """The tick job on a queue: enqueue due sources and a failed delivery's retry."""
+        report = self.runner.enqueue_due()  # reads migwatch.yaml and sources.yaml anew
+        self.notice_timing()
+        if not self.stopped.is_set():
+            try:
+                self.runner.send_due_digest()
+            except MigwatchError as exc:
+                log.error("digest status=error %s", exc)
+        self.cycles += 1
+        self.last_tick_at = self.clock()
+        log.info("cycle=%d queued=%d", self.cycles, len(report.queued) if report else 0)
         self.heartbeat()
 
     def digest(self) -> None:

@@ -33,11 +33,7 @@ def run(app: AppContext) -> int:
     return 1 if result.has_failures else 0
 
 
-@cli.command()
-@click.pass_obj
-def serve(app: AppContext) -> int:
-    """Run the scheduler until SIGTERM or Ctrl-C: collect when due, send the digest weekly."""
-    from migwatch.daemon import Daemon  # heavy: see migwatch.cli
+def _daemon_logging() -> None:
     root = logging.getLogger()
     if root.level > logging.INFO:
         # A daemon's log is its only voice: one line per source per cycle at INFO.
@@ -45,6 +41,37 @@ def serve(app: AppContext) -> int:
         for handler in root.handlers:
             handler.setFormatter(logging.Formatter(
                 "%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        for noisy in ("apscheduler", "alembic"):
+        for noisy in ("apscheduler", "alembic", "procrastinate"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-    return Daemon(app).serve()
+
+
+@cli.command()
+@click.option("--queue", "use_queue", is_flag=True,
+              help="Put due sources and digests on the task queue in PostgreSQL for "
+              "`migwatch worker` processes, instead of doing the work here.")
+@click.pass_obj
+def serve(app: AppContext, use_queue: bool) -> int:
+    """Run the scheduler until SIGTERM or Ctrl-C: collect when due, send the digest weekly."""
+    from migwatch.daemon import Daemon  # heavy: see migwatch.cli
+    _daemon_logging()
+    if not use_queue:
+        return Daemon(app).serve()
+    from migwatch.queue import QueueClient, require_postgresql
+    require_postgresql(app)
+    client = QueueClient(app)
+    try:
+        return Daemon(app, queue=client).serve()
+    finally:
+        client.close()
+
+
+@cli.command()
+@click.option("--concurrency", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="Jobs (crawls) run at once by this worker.")
+@click.pass_obj
+def worker(app: AppContext, concurrency: int) -> int:
+    """Take collection and digest jobs from the task queue until SIGTERM or Ctrl-C."""
+    from migwatch.queue import require_postgresql, run_worker  # heavy: see migwatch.cli
+    require_postgresql(app)
+    _daemon_logging()
+    return run_worker(app, concurrency=concurrency)
