@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from procrastinate.schema import SchemaManager
+from procrastinate.worker import Worker
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -250,13 +251,20 @@ class QueueClient:
         return True
 
 
-async def retry_stalled_jobs(queue: App, settings: QueueSettings) -> list[int]:
-    """Put back to ``todo`` the jobs of workers whose heartbeat stopped; their ids."""
+async def retry_stalled_jobs(queue: App, settings: QueueSettings,
+                             own_worker_id: int | None = None) -> list[int]:
+    """Put back to ``todo`` the jobs of workers whose heartbeat stopped; their ids.
+
+    Never the jobs of ``own_worker_id``: a worker whose event loop was starved past the
+    timeout sees its own heartbeat as old, yet its jobs still run.
+    """
     retried = []
     stalled = await queue.job_manager.get_stalled_jobs(
         seconds_since_heartbeat=settings.stalled_after.total_seconds())
     for job in stalled:
         assert job.id is not None
+        if own_worker_id is not None and job.worker_id == own_worker_id:
+            continue
         try:
             await queue.job_manager.retry_job(job)
         except ConnectorException:
@@ -267,11 +275,13 @@ async def retry_stalled_jobs(queue: App, settings: QueueSettings) -> list[int]:
     return retried
 
 
-async def _sweep_stalled(queue: App, settings: QueueSettings) -> None:
+async def _sweep_stalled(queue: App, settings: QueueSettings, worker: Worker) -> None:
     while True:
         await asyncio.sleep(settings.heartbeat.total_seconds())
+        if worker.worker_id is None:
+            continue  # not registered yet
         try:
-            await retry_stalled_jobs(queue, settings)
+            await retry_stalled_jobs(queue, settings, worker.worker_id)
         except ConnectorException as exc:
             log.error("queue status=error looking for stalled jobs failed: %s", exc)
 
@@ -286,14 +296,16 @@ def run_worker(app: AppContext, *, concurrency: int = 1) -> int:
 
     async def main() -> None:
         async with queue.open_async():
-            sweeper = asyncio.create_task(_sweep_stalled(queue, settings))
+            worker = Worker(
+                queue,
+                concurrency=concurrency,
+                update_heartbeat_interval=settings.heartbeat.total_seconds(),
+                stalled_worker_timeout=settings.stalled_after.total_seconds(),
+                install_signal_handlers=True,
+            )
+            sweeper = asyncio.create_task(_sweep_stalled(queue, settings, worker))
             try:
-                await queue.run_worker_async(
-                    concurrency=concurrency,
-                    update_heartbeat_interval=settings.heartbeat.total_seconds(),
-                    stalled_worker_timeout=settings.stalled_after.total_seconds(),
-                    install_signal_handlers=True,
-                )
+                await worker.run()  # type: ignore[no-untyped-call]
             finally:
                 sweeper.cancel()
 

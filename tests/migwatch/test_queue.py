@@ -248,6 +248,10 @@ def test_two_workers_collect_a_hundred_sources_once_though_one_is_killed_mid_run
             retried = conn.scalar(text(
                 "SELECT attempts FROM procrastinate_jobs WHERE args->>'source_key' = :key"),
                 {"key": slow_key})
+            events = conn.execute(text(
+                "SELECT e.type::text, e.at FROM procrastinate_events e JOIN procrastinate_jobs j"
+                " ON j.id = e.job_id WHERE j.args->>'source_key' = :key ORDER BY e.id"),
+                {"key": slow_key}).all()
             per_source = conn.execute(text(
                 "SELECT args->>'source_key', count(*) FROM procrastinate_jobs "
                 "WHERE task_name = 'collect_source' GROUP BY 1 HAVING count(*) > 1")).all()
@@ -256,7 +260,7 @@ def test_two_workers_collect_a_hundred_sources_once_though_one_is_killed_mid_run
     assert sightings == SOURCES * PER_SOURCE + SOURCES // 10  # the shared copies are sightings
     assert errors == []
     assert slow_article and "International Organization for Migration" in slow_article
-    assert retried == 1  # the killed worker's job was put back once and finished elsewhere
+    assert retried == 1, (events, "".join(survivor.log[-40:]))  # the killed worker's job was put back once and finished elsewhere
     assert per_source == []  # never a second job for a source
 
 
