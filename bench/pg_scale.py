@@ -44,9 +44,12 @@ from sqlalchemy.engine import make_url
 
 from config.schema import Settings
 from db import create_db_engine, migrate, session_factory
+from db.digests import count_articles, count_by_theme, load_candidates
 from db.queries import source_health
 from digest.build import build_digest
+from digest.cluster import cluster_stories
 from digest.model import ThemeInfo
+from digest.periods import iso_week_bounds, previous_week
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 09:30 in Tokyo
 SPAN = timedelta(days=730)
@@ -170,15 +173,15 @@ def populate(engine: Engine, articles: int, sources: int) -> dict[str, float]:
         # Same headline start, same themes: a story's articles share their tags.
         conn.execute(text("""
             INSERT INTO article_tags (article_id, theme_id, score, reasons, themes_version)
-            SELECT id, (:themes)[1 + t.k], 2 + (id % 70) / 10.0,
-                   json_build_array(json_build_object('term', (:themes)[1 + t.k],
+            SELECT id, (CAST(:themes AS text[]))[1 + t.k], 2 + (id % 70) / 10.0,
+                   json_build_array(json_build_object('term', (CAST(:themes AS text[]))[1 + t.k],
                                                       'field', 'title', 'count', 1)),
                    'bench'
             FROM (SELECT id, abs(hashtext(left(title, 12))) AS h FROM articles) AS a
             CROSS JOIN LATERAL (
                 SELECT a.h % 11 AS k
                 UNION ALL
-                SELECT (a.h / 11 + 1 + a.h % 10) % 11 WHERE a.h % 2 = 0
+                SELECT (a.h % 11 + 1 + (a.h / 11) % 10) % 11 WHERE a.h % 2 = 0
             ) AS t
         """), {"themes": THEME_IDS})
     timings["article_tags"] = time.perf_counter() - began
@@ -211,6 +214,29 @@ def time_digest(engine: Engine, archive: Path, runs: int = 3) -> tuple[list[floa
     return seconds, built.article_count, built.story_count
 
 
+def digest_breakdown(engine: Engine) -> dict[str, float]:
+    """Seconds of each step of the week's digest: the queries, clustering."""
+    settings = Settings.model_validate({})
+    start, end = iso_week_bounds(WEEK, settings.tz)
+    before_start, before_end = iso_week_bounds(previous_week(WEEK, settings.tz), settings.tz)
+    steps: dict[str, float] = {}
+    with session_factory(engine)() as session:
+        began = time.perf_counter()
+        candidates = load_candidates(session, start, end)
+        steps["load_candidates"] = time.perf_counter() - began
+        began = time.perf_counter()
+        count_by_theme(session, before_start, before_end)
+        count_articles(session, before_start, before_end)
+        steps["last week's counts"] = time.perf_counter() - began
+        began = time.perf_counter()
+        source_health(session, with_counts=False)
+        steps["source_health"] = time.perf_counter() - began
+    began = time.perf_counter()
+    cluster_stories(candidates)
+    steps["cluster_stories"] = time.perf_counter() - began
+    return steps
+
+
 def time_floor(engine: Engine) -> float:
     """The bare read of the week's articles, sightings and tags (no ORM, no work on them)."""
     week = (datetime(2026, 11, 22, 15, 0), datetime(2026, 11, 29, 15, 0))
@@ -226,10 +252,11 @@ def time_floor(engine: Engine) -> float:
     return time.perf_counter() - began
 
 
-def migwatch(db_url: str, *args: str) -> tuple[float, int]:
+def migwatch(db_url: str, config: Path, *args: str) -> tuple[float, int]:
     """Run the CLI; its wall seconds and peak RSS in KiB."""
     began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "migwatch", "--db", db_url, *args],
+    child = subprocess.Popen([sys.executable, "-m", "migwatch", "--config", str(config),
+                              "--db", db_url, *args],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -240,10 +267,22 @@ def migwatch(db_url: str, *args: str) -> tuple[float, int]:
     return seconds, usage.ru_maxrss
 
 
-def explain(engine: Engine, label: str, sql: str, params: dict[str, object]) -> None:
-    """Print the plan lines of ``EXPLAIN (ANALYZE, BUFFERS)`` for one query."""
+def explain(engine: Engine, label: str, sql: str, params: dict[str, object],
+            without: str | None = None) -> None:
+    """Print the plan of ``EXPLAIN ANALYZE`` for one query; with ``without``, also the plan
+    once that index is dropped (in a transaction rolled back: DDL is transactional)."""
+    _explain(engine, label, sql, params)
+    if without is not None:
+        _explain(engine, f"{label}, without {without}", sql, params, drop=without)
+
+
+def _explain(engine: Engine, label: str, sql: str, params: dict[str, object],
+             drop: str | None = None) -> None:
     with engine.connect() as conn:
+        if drop is not None:
+            conn.execute(text(f"DROP INDEX {drop}"))
         plan = [row[0] for row in conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}"), params)]
+        conn.rollback()
     print(f"\n-- {label}")
     for line in plan:
         if "Buffers" not in line and "Planning:" not in line:
@@ -265,6 +304,7 @@ def main() -> None:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = pg_url(args.admin_url, name)
     engine = create_db_engine(db_url)
+    workdir = tempfile.TemporaryDirectory()
     try:
         migrate(engine)
         timings = populate(engine, args.articles, args.sources)
@@ -275,26 +315,31 @@ def main() -> None:
             size = conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
         print(f"size on disk: {size}")
 
-        with tempfile.TemporaryDirectory() as archive:
-            seconds, article_count, story_count = time_digest(engine, Path(archive))
+        config = Path(workdir.name) / "config"
+        config.mkdir()
+        (config / "migwatch.yaml").write_text("timezone: Asia/Tokyo\n", encoding="utf-8")
+        (config / "sources.yaml").write_text("sources: []\n", encoding="utf-8")
+        seconds, article_count, story_count = time_digest(engine, Path(workdir.name) / "archive")
         floor = min(time_floor(engine) for _ in range(3))
         digest = statistics.median(seconds)
         print(f"\ndigest {WEEK}: {article_count:,} articles, {story_count:,} stories; "
               f"runs {', '.join(f'{s:.2f}' for s in seconds)} s")
         print(f"ratio digest/floor = {digest / floor:.2f} (median {digest:.2f} s, "
               f"bare read of the week {floor:.3f} s)")
+        steps = digest_breakdown(engine)
+        print("  of which: " + ", ".join(f"{k} {v:.3f} s" for k, v in steps.items()))
 
-        empty_s, empty_kib = migwatch(db_url, "export", "--since", "2030-01-01")
-        month_s, month_kib = migwatch(db_url, "export", "--since", "2026-10-30")
-        year_s, year_kib = migwatch(db_url, "export", "--since", "2025-11-30")
+        empty_s, empty_kib = migwatch(db_url, config, "export", "--since", "2030-01-01")
+        month_s, month_kib = migwatch(db_url, config, "export", "--since", "2026-10-30")
+        year_s, year_kib = migwatch(db_url, config, "export", "--since", "2025-11-30")
         print(f"\nexport peak RSS: nothing {empty_kib / 1024:.0f} MiB ({empty_s:.1f} s), "
               f"a month {month_kib / 1024:.0f} MiB ({month_s:.1f} s), "
               f"a year {year_kib / 1024:.0f} MiB ({year_s:.1f} s)")
         print(f"ratio export year/month peak = {year_kib / month_kib:.2f}; "
               f"year/nothing = {year_kib / empty_kib:.2f}")
 
-        version_s, _ = migwatch(db_url, "--version")
-        status_s, _ = migwatch(db_url, "status")
+        version_s, _ = migwatch(db_url, config, "--version")
+        status_s, _ = migwatch(db_url, config, "status")
         with session_factory(engine)() as session:
             began = time.perf_counter()
             source_health(session)
@@ -308,17 +353,22 @@ def main() -> None:
                 "SELECT a.id, a.title, s.key FROM articles a JOIN sources s ON s.id = a.source_id"
                 " WHERE a.first_seen_at >= :a AND a.first_seen_at < :b AND"
                 " (a.published_at IS NULL OR a.published_at >= :old)"
-                " ORDER BY a.first_seen_at, a.id", week)
+                " ORDER BY a.first_seen_at, a.id", week, without="ix_articles_first_seen_id")
+        explain(engine, "export --since, first page (a month)",
+                "SELECT id, title FROM articles WHERE first_seen_at >= :a"
+                " ORDER BY first_seen_at, id LIMIT 1000", week, without="ix_articles_first_seen_id")
         explain(engine, "export --since, one page after the first",
                 "SELECT id, title FROM articles WHERE (first_seen_at, id) > (:a, 0)"
-                " ORDER BY first_seen_at, id LIMIT 1000", week)
+                " ORDER BY first_seen_at, id LIMIT 1000", week, without="ix_articles_first_seen_id")
         explain(engine, "sightings of the week (load_candidates)",
                 "SELECT article_id, source_id FROM sightings WHERE article_id IN"
                 " (SELECT id FROM articles WHERE first_seen_at >= :a AND first_seen_at < :b)",
                 week)
         explain(engine, "source health counts (status, digest)",
-                "SELECT source_id, count(*) FROM sightings GROUP BY source_id", {})
+                "SELECT source_id, count(*) FROM sightings GROUP BY source_id", {},
+                without="ix_sightings_source_id")
     finally:
+        workdir.cleanup()
         engine.dispose()
         if not args.keep:
             with admin.connect() as conn:
