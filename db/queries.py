@@ -71,8 +71,8 @@ def source_health(session: Session, *, with_counts: bool = True) -> list[SourceH
     """
     counts: dict[int, int] = {}
     if with_counts:
-        counts = dict(session.execute(
-            select(Sighting.source_id, func.count()).group_by(Sighting.source_id)).tuples())
+        counts = {source_id: int(n) for source_id, n in session.execute(
+            select(Sighting.source_id, func.count()).group_by(Sighting.source_id))}
     return [
         SourceHealth(
             key=s.key, name=s.name, kind=s.kind, enabled=s.enabled, state=s.state,

@@ -41,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.errors import ConfigError, StorageError
 from config.schema import QueueSettings
+from db.instance import QUEUE_SCHEDULER_LEASE
 from migwatch.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -249,6 +250,44 @@ class QueueClient:
         except ConnectorException as exc:
             raise StorageError(f"putting the digest on the task queue failed: {exc}") from exc
         return True
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """What ``migwatch status`` shows of the queue."""
+
+    counts: dict[str, int]  # jobs by status: todo, doing, succeeded, failed, …
+    oldest_waiting_seconds: float | None
+    workers_alive: int
+    schedulers: tuple[str, ...]  # holders of the schedulers' leases
+
+
+def queue_state(app: AppContext) -> QueueState | None:
+    """The queue's jobs and workers, or None when the database holds no queue."""
+    if make_url(app.db_url).get_backend_name() != "postgresql":
+        return None
+    stalled = app.settings.queue.stalled_after.total_seconds()
+    try:
+        with app.engine.connect() as conn:
+            if conn.scalar(text("SELECT to_regclass('procrastinate_jobs')")) is None:
+                return None
+            counts = {status: int(n) for status, n in conn.execute(text(
+                "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1"))}
+            oldest = conn.scalar(text(
+                "SELECT extract(epoch FROM now() - min(scheduled_at)) FROM procrastinate_jobs "
+                "WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())"))
+            workers = conn.scalar(text(
+                "SELECT count(*) FROM procrastinate_workers "
+                "WHERE last_heartbeat >= now() - make_interval(secs => :s)"), {"s": stalled})
+            schedulers = tuple(conn.execute(text(
+                "SELECT holder FROM leases WHERE name LIKE :prefix AND expires_at > :now"
+                " ORDER BY holder"),
+                {"prefix": f"{QUEUE_SCHEDULER_LEASE}:%",
+                 "now": datetime.now(UTC).replace(tzinfo=None)}).scalars())
+    except SQLAlchemyError as exc:
+        raise StorageError(f"reading the task queue failed: {exc}") from exc
+    return QueueState(counts, float(oldest) if oldest is not None else None,
+                      int(workers or 0), schedulers)
 
 
 async def retry_stalled_jobs(queue: App, settings: QueueSettings,

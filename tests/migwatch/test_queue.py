@@ -19,12 +19,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from db import create_db_engine, session_factory
 from db.models import Article, FetchLog, Sighting, Source
 from migwatch import sampleweb
+from migwatch.cli import _register, cli
 from migwatch.context import AppContext
 from migwatch.daemon import Daemon
 from migwatch.queue import QueueClient
@@ -284,6 +286,10 @@ def test_a_source_gets_one_job_however_often_it_is_enqueued(pg_url: str, tmp_pat
         first.close()
         second.close()
     assert jobs_by_status(pg_url) == {"todo": 4}
+    _register()
+    shown = CliRunner().invoke(cli, ["--config", str(app.config_path), "--db", pg_url, "status"])
+    assert shown.exit_code == 0, shown.output
+    assert "queue: 4 waiting" in shown.output and "0 workers alive" in shown.output
     app.close()
 
 
