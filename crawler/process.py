@@ -1,12 +1,15 @@
 """Run a crawl in a child process, so the CLI and a long-lived scheduler can crawl again.
 
 Twisted's reactor cannot be restarted inside one process; a child per crawl also means a
-crash, a leak or a kill affects only that crawl.  The child writes progress as JSON Lines
-on its stdout; its log goes to stderr, which the parent keeps for error reports.
+crash, a leak or a kill affects only that crawl.  The child reads its plan from stdin and
+the database URL from its environment (never argv, where ``ps`` shows a password); it
+writes progress as JSON Lines on its stdout; its log goes to stderr, which the parent
+keeps for error reports.  It stops when its stdin closes, so it never outlives us.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -14,10 +17,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from crawler.plan import DB_URL_ENV, CrawlPlan
 
 log = logging.getLogger(__name__)
 
@@ -37,38 +41,46 @@ class ChildResult:
         return self.returncode < 0
 
 
-def crawl_command(config_dir: Path, db_url: str, run_id: int, keys: Sequence[str],
-                  *, log_level: str = "ERROR") -> list[str]:
-    """The command line of a crawl child."""
-    command = [sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", db_url,
-               "--run-id", str(run_id), "--log-level", log_level]
-    for key in keys:
-        command += ["--source", key]
+def crawl_command(*, log_level: str = "ERROR", workers: int | None = None) -> list[str]:
+    """The command line of a crawl child: no source, no database URL (``ps`` shows argv)."""
+    command = [sys.executable, "-m", "crawler", "--log-level", log_level]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     return command
 
 
 def run_crawl_child(
-    config_dir: Path,
+    plan: CrawlPlan,
     db_url: str,
-    run_id: int,
-    keys: Sequence[str],
     *,
     on_event: ProgressHandler | None = None,
     on_start: Callable[[subprocess.Popen[str]], None] | None = None,
     log_level: str = "ERROR",
+    workers: int | None = None,
 ) -> ChildResult:
-    """Start the crawl child, relay its progress events, and wait for it."""
-    command = crawl_command(config_dir, db_url, run_id, keys, log_level=log_level)
+    """Start the crawl child, hand it the plan, relay its progress events, wait for it.
+
+    The child's stdin stays open for its whole life: when this process dies, the
+    kernel closes it and the child stops.  An exception here (Ctrl-C, SIGTERM turned
+    into an exception by the command) stops the child gracefully first.
+    """
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    env[DB_URL_ENV] = db_url
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stderr_file:
         child = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr_file, text=True, encoding="utf-8",
+            crawl_command(log_level=log_level, workers=workers), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=stderr_file, text=True, encoding="utf-8",
             env=env, start_new_session=True,
         )
         if on_start is not None:
             on_start(child)
         try:
-            assert child.stdout is not None
+            assert child.stdin is not None and child.stdout is not None
+            try:
+                child.stdin.write(plan.to_json() + "\n")
+                child.stdin.flush()
+            except BrokenPipeError:
+                pass  # the child died at start; its stderr says why
             for line in child.stdout:
                 line = line.strip()
                 if not line.startswith("{"):
@@ -82,14 +94,29 @@ def run_crawl_child(
             returncode = child.wait()
         except BaseException:
             # Our own interruption: stop the child gracefully, it records what it finished.
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(timeout=8)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+            stop_child(child)
             raise
+        finally:
+            _close(child.stdin)
         stderr_file.seek(0)
         tail = stderr_file.read()[-4000:]
     return ChildResult(returncode=returncode, stderr_tail=tail)
+
+
+def stop_child(child: subprocess.Popen[str], grace_seconds: float = 8.0) -> None:
+    """SIGTERM (the child stores what it finished), then SIGKILL after the grace."""
+    if child.poll() is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _close(stream: IO[str] | None) -> None:
+    if stream is None:
+        return
+    with contextlib.suppress(OSError):
+        stream.close()

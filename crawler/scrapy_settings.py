@@ -18,9 +18,12 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
         "ROBOTSTXT_OBEY": crawler.obey_robots,
         "ROBOTSTXT_USER_AGENT": crawler.user_agent,
         "DOWNLOAD_DELAY": crawler.download_delay_seconds,
-        "RANDOMIZE_DOWNLOAD_DELAY": False,
+        "DOWNLOAD_DELAY_JITTER": 0,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        # Our pipeline is synchronous (it buffers): nothing gains from processing a
+        # response's output in parallel, and each parallel slot costs a task per response.
+        "CONCURRENT_ITEMS": 1,
         "DOWNLOAD_TIMEOUT": crawler.timeout_seconds,
         "DNS_TIMEOUT": crawler.timeout_seconds,
         "DOWNLOAD_MAXSIZE": crawler.max_page_bytes,

@@ -3,7 +3,8 @@
 For each source it sends one conditional request (``If-None-Match`` /
 ``If-Modified-Since`` from the last successful pass); a 304 or a body identical to the
 last one ends the source there, with no parsing.  Otherwise the entries are parsed, those
-already stored become sightings, and only new ones have their page fetched.  When the
+already stored become sightings, and only new ones have their page fetched (its main
+text is extracted in a worker process, see :mod:`crawler.workers`).  When the
 last request of a source has finished, a :class:`SourceDone` item carries the outcome (and
 the new validators) to storage: validators are never saved before the articles are.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,28 +26,23 @@ from twisted.python.failure import Failure
 from w3lib.html import remove_tags, replace_entities
 
 from config.errors import ExtractError, ParseError
-from config.schema import Settings, SourceConfig
+from config.schema import SourceConfig
 from crawler.encoding import decode_document
-from crawler.extract import ExtractedArticle, extract_article
+from crawler.extract import ExtractedArticle
 from crawler.feeds import parse_feed
 from crawler.listing import SelectorError, parse_listing
 from crawler.outcomes import classify_failure, classify_status, describe_status, parse_retry_after
+from crawler.plan import CrawlPlan, SourcePlan
 from crawler.sitemaps import parse_sitemap
 from crawler.urls import content_hash
-from db.store import NewArticle, SourceOutcome, SourceState
+from crawler.workers import Extractor
+from db.store import NewArticle, SourceOutcome
 
 log = logging.getLogger(__name__)
 
+KnownCheck = Callable[[str, Iterable[str]], set[str]]  # source key, identities -> stored
 HANDLED_STATUSES = [304, *range(400, 600)]
 MAX_CHILD_SITEMAPS = 10
-
-
-@dataclass(frozen=True)
-class SourcePlan:
-    """A source to collect, with its stored state."""
-
-    config: SourceConfig
-    state: SourceState
 
 
 @dataclass(frozen=True)
@@ -140,18 +136,19 @@ class CollectSpider(scrapy.Spider):
 
     name = "collect"
 
-    def __init__(self, plans: list[SourcePlan], app_settings: Settings, store: Any,
+    def __init__(self, plan: CrawlPlan, known: KnownCheck, extractor: Extractor,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.app_settings = app_settings
-        self.store = store
-        self.tz = app_settings.tz
+        self.app_settings = plan.settings
+        self.known = known
+        self.extractor = extractor
+        self.tz = self.app_settings.tz
         self.passes = {
             p.config.key: SourcePass(
                 plan=p, started_at=self.now(),
-                fetch_budget=app_settings.crawler.max_articles_per_source,
+                fetch_budget=self.app_settings.crawler.max_articles_per_source,
             )
-            for p in plans
+            for p in plan.sources
         }
         self.requested: set[str] = set()
 
@@ -303,7 +300,7 @@ class CollectSpider(scrapy.Spider):
     def _dispatch(self, source_pass: SourcePass, candidates: list[Candidate]) -> Iterator[Any]:
         config = source_pass.plan.config
         source_pass.items += len(candidates)
-        known = self.store.known_identities([c.identity for c in candidates])
+        known = self.known(config.key, [c.identity for c in candidates])
         for candidate in candidates:
             if candidate.identity in known or candidate.identity in self.requested:
                 yield StoreSighting(config.key, candidate.identity, candidate.link,
@@ -318,17 +315,15 @@ class CollectSpider(scrapy.Spider):
 
     # -- article pages -------------------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
-        source_pass = self._answered(response.meta)
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         candidate: Candidate = response.meta["candidate"]
-        config = source_pass.plan.config
         extracted: ExtractedArticle | None = None
         error: str | None = None
         if response.status >= 400:
             error = describe_status(response.status, response.url)
         else:
             try:
-                extracted = extract_article(
+                extracted = await self.extractor.extract(
                     response.body, response.url, content_type=_header(response, b"Content-Type"),
                     tz=self.tz, now=self.now(),
                 )
@@ -337,8 +332,12 @@ class CollectSpider(scrapy.Spider):
             except Exception as exc:  # a page the extractor chokes on keeps the feed's data
                 log.exception("article=%s extraction failed", response.url)
                 error = f"{response.url}: extraction failed ({type(exc).__name__})"
+        # Answered only now: the source is not finished while its pages are extracted.
+        source_pass = self._answered(response.meta)
+        config = source_pass.plan.config
         yield StoreArticle(config.key, self._article(config, candidate, extracted, error))
-        yield from self._finish_if_done(source_pass)
+        for item in self._finish_if_done(source_pass):
+            yield item
 
     def article_failed(self, failure: Failure) -> Iterator[Any]:
         source_pass, request, _kind, message = self._failed(failure)
@@ -376,20 +375,6 @@ class CollectSpider(scrapy.Spider):
             return
         source_pass.is_finished = True
         yield SourceDone(source_pass.plan.config.key, source_pass.outcome(self.now()))
-
-    def unfinished_outcomes(self, reason: str) -> list[SourceOutcome]:
-        """Outcomes of sources still in flight when the crawl was stopped."""
-        outcomes = []
-        for source_pass in self.passes.values():
-            if source_pass.is_finished:
-                continue
-            source_pass.is_finished = True
-            source_pass.status = "error"
-            source_pass.error_kind = "temporary"
-            source_pass.error = f"collection stopped before the source was finished ({reason})"
-            outcomes.append(source_pass.outcome(self.now()))
-        return outcomes
-
 
 def _max_age(cache_control: str | None) -> float | None:
     """``max-age`` of a Cache-Control header (RFC 9111 §5.2.2.1), if any."""

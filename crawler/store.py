@@ -1,40 +1,92 @@
-"""The crawl's view of the database: reads and writes for one run, plus progress events.
+"""The crawl child's view of the database: batched writes for one run, progress events.
 
-Progress is written as JSON Lines on a stream (the crawl child's stdout), which the parent
-process turns into a progress display; nothing here knows about terminals.
+:class:`CrawlStore` buffers what the crawl found and writes it with
+:func:`db.store.store_batch` every ``batch_size`` items or when :meth:`CrawlStore.flush`
+is called (the pipeline does so every second and at the end of each source), one
+transaction per batch on one connection held for the crawl (so SQLite's pragmas run
+once).  A source's outcome is written in the same transaction as its last articles:
+its validators are never stored before every article of the pass is.  Polling
+decisions are not taken here; the parent takes them from the ``source`` events.
+
+Progress is written as JSON Lines on a stream (the crawl child's stdout), which the
+parent turns into a progress display and into the next checks.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine
 
-from config.schema import ScheduleSettings
-from crawler.polling import PollState, plan_next_check
+from crawler.plan import CrawlPlan
 from db import store as db_store
-from db.store import NewArticle, SourceOutcome, StoreResult
+from db.engine import storage_errors
+from db.store import NewArticle, SeenEntry, SourceOutcome
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+class KnownIdentities:
+    """Which entries are stored already: the plan's per-source sets first, then the
+    database for the rest (articles another source stored), one query per document."""
+
+    def __init__(self, engine: Engine, plan: CrawlPlan) -> None:
+        self.engine = engine
+        self.by_source = {s.config.key: s.known for s in plan.sources}
+        self._conn: Connection | None = None
+
+    def __call__(self, source_key: str, identities: Iterable[str]) -> set[str]:
+        """The subset of ``identities`` that is stored."""
+        own = self.by_source.get(source_key, frozenset())
+        wanted = list(identities)
+        known = {i for i in wanted if i in own}
+        rest = [i for i in wanted if i not in known]
+        if rest:
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            with storage_errors("could not read the stored articles"):
+                known |= db_store.known_identities(self._conn, rest)
+                self._conn.rollback()  # end the read: hold no snapshot open
+        return known
+
+    def close(self) -> None:
+        """Release the connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 class CrawlStore:
-    """Database access for one crawl run, with source keys mapped to ids."""
+    """Batched storage for one crawl run, with source keys mapped to ids."""
 
-    def __init__(self, sessions: sessionmaker[Session], source_ids: dict[str, int],
-                 run_id: int | None, *, schedule: ScheduleSettings | None = None,
-                 fixed_intervals: dict[str, timedelta | None] | None = None,
-                 events: IO[str] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
-        self.schedule = schedule or ScheduleSettings.model_validate({})
-        self.fixed_intervals = fixed_intervals or {}
-        self.source_ids = source_ids
-        self.run_id = run_id
+    def __init__(self, engine: Engine, plan: CrawlPlan, *, events: IO[str] | None = None,
+                 clock: Clock = utc_now, batch_size: int = 100) -> None:
+        self.engine = engine
+        self.run_id = plan.run_id
+        self.source_ids = {s.config.key: s.state.id for s in plan.sources}
+        self.keys = {source_id: key for key, source_id in self.source_ids.items()}
         self.events = events
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self._session = sessions()
+        self.clock = clock
+        self.batch_size = batch_size
+        self.articles: list[tuple[int, NewArticle]] = []
+        self.sightings: list[SeenEntry] = []
+        self.waiting: list[SeenEntry] = []  # sightings of articles another source fetches
+        self.outcomes: list[SourceOutcome] = []
+        self.new: Counter[str] = Counter()
+        self.seen: Counter[str] = Counter()
+        self.finished: set[str] = set()
+        self.started_at = clock()
+        self._conn: Connection | None = None
 
     def progress(self, event: str, **fields: Any) -> None:
         """Emit one progress event (a JSON line) if a stream was given."""
@@ -43,52 +95,82 @@ class CrawlStore:
         self.events.write(json.dumps({"event": event, **fields}, default=str) + "\n")
         self.events.flush()
 
-    def known_identities(self, identities: list[str]) -> set[str]:
-        """Which identities are stored already."""
-        found = db_store.known_identities(self._session, identities)
-        self._session.rollback()  # end the read transaction; don't hold snapshots open
-        return found
+    def add_article(self, source_key: str, article: NewArticle) -> None:
+        """Store ``article`` with the next batch."""
+        self.articles.append((self.source_ids[source_key], article))
+        self._flush_if_full()
 
-    def store_article(self, source_key: str, article: NewArticle) -> StoreResult:
-        """Store one article and its sighting (committed)."""
-        return db_store.store_article(
-            self._session, article, self.source_ids[source_key], self.clock()
-        )
+    def add_sighting(self, source_key: str, identity: str, url: str | None,
+                     title: str) -> None:
+        """Record a sighting of a stored (or being stored) article with the next batch."""
+        self.sightings.append(SeenEntry(self.source_ids[source_key], identity, url, title))
+        self._flush_if_full()
 
-    def record_sighting(self, source_key: str, identity: str, url: str | None,
-                        title: str) -> bool:
-        """Record a sighting of a stored article; False if the article is not stored yet."""
-        added = db_store.record_sighting(
-            self._session, identity, url, title, self.source_ids[source_key], self.clock()
-        )
-        return added is not None
+    def finish_source(self, outcome: SourceOutcome) -> None:
+        """Store what is pending and then the source's outcome, in one transaction."""
+        self.outcomes.append(outcome)
+        self.flush()
 
-    def record_outcome(self, source_key: str, outcome: SourceOutcome, *, new_count: int,
-                       seen_count: int) -> None:
-        """Store a source's outcome and announce it."""
-        outcome = replace(outcome, new_count=new_count, seen_count=seen_count)
-        source_id = self.source_ids[source_key]
-        health = db_store.record_outcome(self._session, source_id, outcome, self.run_id)
-        decision = plan_next_check(
-            PollState(
-                status=outcome.status, new_count=new_count,
-                failure_score=health.failure_score,
-                consecutive_failures=health.consecutive_failures,
-                previous_interval_seconds=health.poll_interval_seconds,
-                fixed_interval=self.fixed_intervals.get(source_key),
+    def unfinished(self) -> list[str]:
+        """Sources of the plan without an outcome yet."""
+        queued = {o.source_key for o in self.outcomes}
+        return [key for key in self.source_ids if key not in self.finished | queued]
+
+    def _flush_if_full(self) -> None:
+        if len(self.articles) + len(self.sightings) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending batch (and outcomes) in one transaction, then announce it."""
+        if not (self.articles or self.sightings or self.outcomes):
+            return
+        articles, sightings, outcomes = self.articles, [*self.waiting, *self.sightings], \
+            self.outcomes
+        self.articles, self.sightings, self.outcomes = [], [], []
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        conn = self._conn
+        announced: list[SourceOutcome] = []
+        with storage_errors(f"could not store {len(articles)} articles"), conn.begin():
+            result = db_store.store_batch(conn, articles, sightings, self.clock())
+            self.waiting = list(result.unresolved)
+            for source_id, count in result.new.items():
+                self.new[self.keys[source_id]] += count
+            for source_id, count in result.seen.items():
+                self.seen[self.keys[source_id]] += count
+            for outcome in outcomes:
+                key = outcome.source_key
+                # Sightings still waiting for another source's fetch will be recorded;
+                # they count as "seen again" for this source now.
+                waiting = sum(1 for s in self.waiting if s.source_id == self.source_ids[key])
+                outcome = replace(outcome, new_count=self.new.pop(key, 0),
+                                  seen_count=self.seen.pop(key, 0) + waiting)
+                db_store.record_outcome(conn, self.source_ids[key], outcome, self.run_id)
+                announced.append(outcome)
+        new_by_source = Counter({self.keys[k]: v for k, v in result.new.items()})
+        for key, count in new_by_source.items():
+            self.progress("stored", source=key, new=count)
+        for outcome in announced:
+            self.finished.add(outcome.source_key)
+            self.progress(
+                "source", source=outcome.source_key, status=outcome.status,
+                new=outcome.new_count, seen=outcome.seen_count, pages=outcome.pages_fetched,
+                error=outcome.error, http_status=outcome.http_status,
                 ttl_seconds=outcome.ttl_seconds, max_age_seconds=outcome.max_age_seconds,
-                retry_after_until=outcome.retry_after_until,
-            ),
-            self.schedule, self.clock(),
-        )
-        db_store.set_schedule(self._session, source_id, next_check_at=decision.next_check_at,
-                              interval_seconds=decision.interval_seconds, state=decision.state)
-        self.progress(
-            "source", source=source_key, status=outcome.status, new=new_count, seen=seen_count,
-            pages=outcome.pages_fetched, error=outcome.error, http_status=outcome.http_status,
-            state=decision.state, next_check_at=decision.next_check_at.isoformat(),
-        )
+                retry_after_until=(outcome.retry_after_until.isoformat()
+                                   if outcome.retry_after_until else None),
+            )
 
-    def close(self) -> None:
-        """Release the session."""
-        self._session.close()
+    def close(self, stopped_reason: str | None = None) -> None:
+        """Write what is pending; sources left unfinished get an error outcome."""
+        now = self.clock()
+        for key in self.unfinished():
+            self.outcomes.append(SourceOutcome(
+                source_key=key, status="error", started_at=self.started_at, finished_at=now,
+                error_kind="temporary",
+                error="collection stopped before the source was finished "
+                      f"({stopped_reason or 'the crawl ended'})"))
+        self.flush()  # waiting sightings get their last chance here
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -5,17 +5,23 @@ daemon's whole life: if the process dies, the server drops the connection and th
 with it.  On SQLite a lease row with an expiry is renewed by a heartbeat; a lease left by
 a dead process on this host is taken over at once, one left elsewhere when it expires.
 Either way the lease row also tells ``migwatch status`` who runs and when it ran last.
+
+A collection pass leases each source it crawls (``crawl:<key>``) for the time of the
+crawl, so a second pass started meanwhile skips that source instead of fetching it again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from config.errors import AlreadyRunningError
@@ -174,3 +180,76 @@ class InstanceLock:
             if self._pg is not None:
                 connection, self._pg = self._pg, None
                 release_advisory_lock(connection, ADVISORY_KEY)
+
+
+CRAWL_LEASE_PREFIX = "crawl:"
+
+
+def crawl_lease_name(source_key: str) -> str:
+    """The lease that marks a source as being crawled (fits the 64-character name)."""
+    name = CRAWL_LEASE_PREFIX + source_key
+    if len(name) <= 64:
+        return name
+    return CRAWL_LEASE_PREFIX + hashlib.sha256(source_key.encode()).hexdigest()[:58]
+
+
+@dataclass(frozen=True)
+class SourceLeases:
+    """Which sources this pass may crawl, and which another pass is crawling."""
+
+    taken: tuple[str, ...]
+    busy: dict[str, str]  # source key -> holder (host:pid)
+
+
+def lease_sources(engine: Engine, keys: Sequence[str], now: datetime, *, ttl: timedelta,
+                  holder: str, run_id: int) -> SourceLeases:
+    """Take the crawl lease of every source in ``keys`` that no live process holds.
+
+    One transaction that writes first (so SQLite takes its write lock at once): new
+    leases are inserted with ``ON CONFLICT DO NOTHING``; an existing one is taken over
+    only when it expired or its holder is a dead process of this host, by an update that
+    names the old holder (two passes racing for it: one wins).
+    """
+    names = {crawl_lease_name(key): key for key in dict.fromkeys(keys)}
+    if not names:
+        return SourceLeases((), {})
+    moment = utc_naive(now)
+    values = {"holder": holder, "acquired_at": moment, "expires_at": moment + ttl,
+              "detail": {"run_id": run_id}}
+    insert_for = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    taken: set[str] = set()
+    busy: dict[str, str] = {}
+    with storage_errors("could not lease the sources to crawl"), engine.begin() as conn:
+        result = conn.execute(
+            insert_for(Lease).on_conflict_do_nothing(index_elements=["name"])
+            .returning(Lease.name),
+            [{"name": name, **values} for name in names],
+        )
+        taken.update(result.scalars())
+        others = [name for name in names if name not in taken]
+        rows = conn.execute(select(Lease.name, Lease.holder, Lease.expires_at)
+                            .where(Lease.name.in_(others))).all() if others else []
+        for row in rows:
+            if row.expires_at <= moment or is_dead_here(row.holder):
+                changed = conn.execute(
+                    update(Lease).where(Lease.name == row.name, Lease.holder == row.holder)
+                    .values(**values))
+                if changed.rowcount == 1:
+                    taken.add(row.name)
+                    continue
+            busy[names[row.name]] = row.holder
+    return SourceLeases(tuple(names[n] for n in names if n in taken), busy)
+
+
+def release_sources(engine: Engine, keys: Sequence[str], *, holder: str, run_id: int) -> None:
+    """Give up the crawl leases this pass took."""
+    names = [crawl_lease_name(key) for key in keys]
+    if not names:
+        return
+    with storage_errors("could not release the crawl leases"), engine.begin() as conn:
+        for start in range(0, len(names), 500):
+            rows = conn.execute(select(Lease.name, Lease.detail).where(
+                Lease.name.in_(names[start:start + 500]), Lease.holder == holder)).all()
+            mine = [r.name for r in rows if (r.detail or {}).get("run_id") == run_id]
+            if mine:
+                conn.execute(delete(Lease).where(Lease.name.in_(mine)))

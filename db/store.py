@@ -1,25 +1,26 @@
 """Writes of the collection stage: sources, articles once per identity, sightings, fetch log.
 
 An article's identity is its canonical URL, else (for entries without a link) a content
-hash; a GUID that looks globally unique also finds an existing article.  Inserts use the
+hash; a GUID that looks globally unique also finds an existing article.  The crawl writes
+in batches (:func:`store_batch`), with Core statements on one connection, each batch in its
+caller's transaction: a crash loses at most the batch in flight.  Inserts use the
 dialect's ``INSERT … ON CONFLICT DO NOTHING`` so two writers racing on one URL still end
-with one row, and each article is committed on its own: a crash loses at most the article
-in flight.
+with one row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from config.errors import StorageError
-from db.engine import storage_errors
 from db.models import Article, FetchLog, Run, Sighting, Source
 from db.times import as_utc, utc_naive
 
@@ -76,16 +77,26 @@ class NewArticle:
 
 
 @dataclass(frozen=True)
-class StoreResult:
-    """What storing one article did."""
+class SeenEntry:
+    """An entry whose article is (probably) stored already: record the sighting only."""
 
-    article_id: int
-    is_new: bool
-    is_new_sighting: bool
+    source_id: int
+    identity: str
+    url: str | None
+    title: str
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
+@dataclass(frozen=True)
+class BatchResult:
+    """What storing one batch did."""
+
+    new: dict[int, int]  # source id -> articles stored for the first time
+    seen: dict[int, int]  # source id -> entries that were stored already
+    stored: dict[str, int]  # identity -> article id, for every article of the batch
+    unresolved: tuple[SeenEntry, ...]  # sightings whose article is not stored (yet)
+
+
+def _insert_for(dialect: str) -> Any:
     if dialect == "postgresql":
         return postgresql.insert
     if dialect == "sqlite":
@@ -140,93 +151,137 @@ def source_states(session: Session, keys: Iterable[str]) -> dict[str, SourceStat
     }
 
 
-def known_identities(session: Session, identities: Iterable[str]) -> set[str]:
-    """Which of ``identities`` are already stored (batched, one query per 500)."""
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _ids_by_identity(conn: Connection, identities: Iterable[str]) -> dict[str, int]:
     wanted = list(dict.fromkeys(identities))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        found.update(session.scalars(select(Article.identity).where(Article.identity.in_(chunk))))
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        found.update(conn.execute(
+            select(Article.identity, Article.id).where(Article.identity.in_(chunk))).all())
     return found
 
 
-def _id_of(session: Session, identity: str) -> int | None:
-    return session.scalar(select(Article.id).where(Article.identity == identity))
-
-
-def _add_sighting(session: Session, article_id: int, source_id: int, url: str | None,
-                  title: str, seen_at: datetime) -> bool:
-    """Insert the sighting unless the source saw the article before; whether it is new."""
-    stmt = (
-        _insert(session)(Sighting)
-        .values(article_id=article_id, source_id=source_id, url=url, title=title,
-                seen_at=seen_at)
-        .on_conflict_do_nothing(index_elements=["article_id", "source_id"])
-        .returning(Sighting.id)
-    )
-    return session.scalar(stmt) is not None
-
-
-def _find_existing(session: Session, article: NewArticle) -> int | None:
-    found = _id_of(session, article.identity)
-    if found is None and article.guid and _is_global_guid(article.guid):
-        found = session.scalar(select(Article.id).where(Article.guid == article.guid).limit(1))
+def _ids_by_guid(conn: Connection, guids: Iterable[str]) -> dict[str, int]:
+    wanted = list(dict.fromkeys(guids))
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        for guid, article_id in conn.execute(
+                select(Article.guid, Article.id).where(Article.guid.in_(chunk))
+                .order_by(Article.id)):
+            found.setdefault(str(guid), article_id)
     return found
+
+
+def known_identities(conn: Connection, identities: Iterable[str]) -> set[str]:
+    """Which of ``identities`` are already stored (one query per 500)."""
+    return set(_ids_by_identity(conn, identities))
+
+
+def known_identities_by_source(session: Session, source_ids: Sequence[int]) -> dict[int, set[str]]:
+    """The identities of the articles each source has shown before (one query)."""
+    known: dict[int, set[str]] = {source_id: set() for source_id in source_ids}
+    if not source_ids:
+        return known
+    rows = session.execute(
+        select(Sighting.source_id, Article.identity)
+        .join(Article, Article.id == Sighting.article_id)
+        .where(Sighting.source_id.in_(list(source_ids)))
+    ).all()
+    for source_id, identity in rows:
+        known[source_id].add(identity)
+    return known
+
+
+def store_batch(
+    conn: Connection,
+    articles: Sequence[tuple[int, NewArticle]],
+    sightings: Sequence[SeenEntry],
+    now: datetime,
+) -> BatchResult:
+    """Store a batch of articles (each once) and sightings, in the caller's transaction.
+
+    ``articles`` pairs a source id with what the crawl found; an article whose identity
+    (or globally unique GUID) is stored already only gets its sighting.  Inserts are
+    ``ON CONFLICT DO NOTHING`` so a concurrent writer cannot make a duplicate.
+    """
+    seen_at = utc_naive(now)
+    insert = _insert_for(conn.dialect.name)
+    new: Counter[int] = Counter()
+    seen: Counter[int] = Counter()
+    firsts: dict[str, tuple[int, NewArticle]] = {}
+    repeats: list[SeenEntry] = []
+    for source_id, article in articles:
+        if article.identity in firsts:
+            repeats.append(SeenEntry(source_id, article.identity, article.url, article.title))
+        else:
+            firsts[article.identity] = (source_id, article)
+    stored = _ids_by_identity(conn, firsts)
+    by_guid = _ids_by_guid(conn, [a.guid for i, (_, a) in firsts.items()
+                                  if i not in stored and a.guid and _is_global_guid(a.guid)])
+    rows: list[dict[str, Any]] = []
+    for identity, (source_id, article) in firsts.items():
+        if identity in stored:
+            continue
+        if article.guid and article.guid in by_guid:
+            stored[identity] = by_guid[article.guid]
+            continue
+        rows.append({
+            "identity": identity, "canonical_url": article.canonical_url, "url": article.url,
+            "guid": article.guid, "content_hash": article.content_hash,
+            "title": article.title, "summary": article.summary, "text": article.text,
+            "language": article.language, "author": article.author,
+            "published_at": utc_naive(article.published_at), "first_seen_at": seen_at,
+            "source_id": source_id, "is_fetched": article.is_fetched,
+            "extract_error": article.extract_error, "tagged_version": None,
+        })
+    inserted: dict[str, int] = {}
+    if rows:
+        result = conn.execute(
+            insert(Article).on_conflict_do_nothing(index_elements=["identity"])
+            .returning(Article.identity, Article.id),
+            rows,
+        )
+        inserted = dict(result.all())
+        lost = [r["identity"] for r in rows if r["identity"] not in inserted]
+        stored.update(inserted)
+        stored.update(_ids_by_identity(conn, lost))  # another writer won the race
+    for identity, (source_id, _article) in firsts.items():
+        (new if identity in inserted else seen)[source_id] += 1
+    pending = [*repeats, *sightings]
+    missing = [s.identity for s in pending if s.identity not in stored]
+    stored_elsewhere = _ids_by_identity(conn, missing)
+    sighting_rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for identity, (source_id, article) in firsts.items():
+        if identity in stored:
+            sighting_rows.setdefault((stored[identity], source_id), {
+                "article_id": stored[identity], "source_id": source_id, "url": article.url,
+                "title": article.title, "seen_at": seen_at})
+    unresolved: list[SeenEntry] = []
+    for entry in pending:
+        article_id = stored.get(entry.identity) or stored_elsewhere.get(entry.identity)
+        if article_id is None:
+            unresolved.append(entry)
+            continue
+        seen[entry.source_id] += 1
+        sighting_rows.setdefault((article_id, entry.source_id), {
+            "article_id": article_id, "source_id": entry.source_id, "url": entry.url,
+            "title": entry.title, "seen_at": seen_at})
+    if sighting_rows:
+        conn.execute(
+            insert(Sighting).on_conflict_do_nothing(index_elements=["article_id", "source_id"]),
+            list(sighting_rows.values()),
+        )
+    return BatchResult(new=dict(new), seen=dict(seen), stored=stored,
+                       unresolved=tuple(unresolved))
 
 
 def _is_global_guid(guid: str) -> bool:
     # Feeds often number entries 1, 2, 3…: only URI-like GUIDs identify across sources.
     return ":" in guid and len(guid) >= 12
-
-
-def store_article(
-    session: Session, article: NewArticle, source_id: int, now: datetime
-) -> StoreResult:
-    """Store an article once and record the sighting; commit before returning."""
-    seen_at = utc_naive(now)
-    with storage_errors(f"could not store article {article.identity}", session):
-        article_id = _find_existing(session, article)
-        is_new = False
-        if article_id is None:
-            stmt = (
-                _insert(session)(Article)
-                .values(
-                    identity=article.identity, canonical_url=article.canonical_url,
-                    url=article.url, guid=article.guid, content_hash=article.content_hash,
-                    title=article.title, summary=article.summary, text=article.text,
-                    language=article.language, author=article.author,
-                    published_at=utc_naive(article.published_at), first_seen_at=seen_at,
-                    source_id=source_id, is_fetched=article.is_fetched,
-                    extract_error=article.extract_error,
-                )
-                .on_conflict_do_nothing(index_elements=["identity"])
-                .returning(Article.id)
-            )
-            article_id = session.scalar(stmt)
-            is_new = article_id is not None
-            if article_id is None:  # another writer won the race
-                article_id = _id_of(session, article.identity)
-        assert article_id is not None
-        is_new_sighting = _add_sighting(session, article_id, source_id, article.url,
-                                        article.title, seen_at)
-        session.commit()
-    return StoreResult(article_id=article_id, is_new=is_new, is_new_sighting=is_new_sighting)
-
-
-def record_sighting(
-    session: Session, identity: str, url: str | None, title: str, source_id: int, now: datetime
-) -> bool | None:
-    """Record that a stored article was seen in a source.
-
-    Returns None when no article has that identity yet, else whether the sighting is new.
-    """
-    article_id = _id_of(session, identity)
-    if article_id is None:
-        session.rollback()
-        return None
-    added = _add_sighting(session, article_id, source_id, url, title, utc_naive(now))
-    session.commit()
-    return added
 
 
 @dataclass(frozen=True)
@@ -253,8 +308,8 @@ class SourceOutcome:
 
 
 @dataclass(frozen=True)
-class HealthAfter:
-    """A source's health counters after an outcome was recorded."""
+class Health:
+    """A source's health counters and polling interval, as stored."""
 
     failure_score: float
     consecutive_failures: int
@@ -264,59 +319,72 @@ class HealthAfter:
 FAILURE_WEIGHTS = {"hard": 1.0, "soft": 0.5, "temporary": 0.25}
 
 
-def record_outcome(
-    session: Session, source_id: int, outcome: SourceOutcome, run_id: int | None
-) -> HealthAfter:
-    """Write the fetch log row and update the source's validators and health."""
-    source = session.get(Source, source_id)
-    if source is None:
+def record_outcome(conn: Connection, source_id: int, outcome: SourceOutcome,
+                   run_id: int | None) -> None:
+    """Write the fetch log row and update the source's validators and health, in the
+    caller's transaction (the one that stored the source's last articles)."""
+    row = conn.execute(
+        select(Source.failure_score, Source.consecutive_failures).where(Source.id == source_id)
+    ).first()
+    if row is None:
         raise StorageError(f"source id {source_id} vanished from the database during a crawl")
     finished = utc_naive(outcome.finished_at)
-    source.last_checked_at = finished
+    values: dict[str, Any] = {"last_checked_at": finished}
     if outcome.new_count:
         # Once per pass rather than once per article: it only feeds the "silent" check.
-        source.last_new_article_at = finished
+        values["last_new_article_at"] = finished
     if outcome.status == "error":
         weight = FAILURE_WEIGHTS.get(outcome.error_kind or "hard", 1.0)
-        source.failure_score = (source.failure_score or 0.0) + weight
-        source.consecutive_failures = (source.consecutive_failures or 0) + 1
-        source.last_error = outcome.error
-        source.last_error_at = finished
+        values.update(failure_score=(row.failure_score or 0.0) + weight,
+                      consecutive_failures=(row.consecutive_failures or 0) + 1,
+                      last_error=outcome.error, last_error_at=finished)
     else:
-        source.failure_score = 0.0
-        source.consecutive_failures = 0
-        source.last_success_at = finished
+        values.update(failure_score=0.0, consecutive_failures=0, last_success_at=finished)
         if outcome.status == "ok":
             # Validators are saved only once every item of the pass is stored, so a
             # crash mid-pass makes the next pass read the feed again (nothing lost).
-            source.etag = outcome.etag
-            source.last_modified = outcome.last_modified
-            source.content_hash = outcome.content_hash
+            values.update(etag=outcome.etag, last_modified=outcome.last_modified,
+                          content_hash=outcome.content_hash)
     if outcome.retry_after_until is not None:
-        source.retry_after_until = utc_naive(outcome.retry_after_until)
-    session.add(
-        FetchLog(
-            run_id=run_id, source_id=source_id, started_at=utc_naive(outcome.started_at),
-            finished_at=finished, status=outcome.status, http_status=outcome.http_status,
-            new_count=outcome.new_count, seen_count=outcome.seen_count,
-            pages_fetched=outcome.pages_fetched, item_count=outcome.item_count,
-            error=outcome.error, error_kind=outcome.error_kind,
-        )
-    )
-    health = HealthAfter(source.failure_score, source.consecutive_failures,
-                         source.poll_interval_seconds)
-    session.commit()
-    return health
+        values["retry_after_until"] = utc_naive(outcome.retry_after_until)
+    conn.execute(update(Source).where(Source.id == source_id).values(**values))
+    conn.execute(insert(FetchLog).values(
+        run_id=run_id, source_id=source_id, started_at=utc_naive(outcome.started_at),
+        finished_at=finished, status=outcome.status, http_status=outcome.http_status,
+        new_count=outcome.new_count, seen_count=outcome.seen_count,
+        pages_fetched=outcome.pages_fetched, item_count=outcome.item_count,
+        error=outcome.error, error_kind=outcome.error_kind,
+    ))
 
 
-def set_schedule(session: Session, source_id: int, *, next_check_at: datetime,
-                 interval_seconds: float, state: str) -> None:
-    """Store when a source is next due, its polling interval and its state."""
+def health_of(session: Session, source_ids: Sequence[int]) -> dict[int, Health]:
+    """The stored health of the given sources (one query)."""
+    rows = session.execute(
+        select(Source.id, Source.failure_score, Source.consecutive_failures,
+               Source.poll_interval_seconds).where(Source.id.in_(list(source_ids)))
+    ).all()
+    return {r.id: Health(r.failure_score or 0.0, r.consecutive_failures or 0,
+                         r.poll_interval_seconds) for r in rows}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a source is next due, at which polling interval, in which state."""
+
+    source_id: int
+    next_check_at: datetime
+    interval_seconds: float
+    state: str
+
+
+def set_schedules(session: Session, schedules: Sequence[Schedule]) -> None:
+    """Store the next checks of several sources (one statement) and commit."""
+    if not schedules:
+        return
     session.execute(
-        update(Source).where(Source.id == source_id).values(
-            next_check_at=utc_naive(next_check_at), poll_interval_seconds=interval_seconds,
-            state=state,
-        )
+        update(Source),
+        [{"id": s.source_id, "next_check_at": utc_naive(s.next_check_at),
+          "poll_interval_seconds": s.interval_seconds, "state": s.state} for s in schedules],
     )
     session.commit()
 
@@ -331,12 +399,28 @@ def due_source_keys(session: Session, keys: Sequence[str], now: datetime) -> lis
     return [key for key in keys if key in due]
 
 
-def start_run(session: Session, kind: str, now: datetime) -> int:
-    """Open a run row and return its id."""
-    run = Run(kind=kind, started_at=utc_naive(now), status="running")
+def start_run(session: Session, kind: str, now: datetime, holder: str) -> int:
+    """Open a run row held by ``holder`` (host:pid) and return its id."""
+    run = Run(kind=kind, started_at=utc_naive(now), status="running", detail=holder)
     session.add(run)
     session.commit()
     return run.id
+
+
+def close_abandoned_runs(session: Session, kind: str, now: datetime,
+                         is_dead: Callable[[str], bool]) -> list[int]:
+    """Close as crashed the runs still "running" whose holder process is dead."""
+    rows = session.execute(
+        select(Run.id, Run.detail).where(Run.kind == kind, Run.status == "running")
+    ).all()
+    dead = [r.id for r in rows if r.detail and is_dead(r.detail)]
+    if dead:
+        session.execute(
+            update(Run).where(Run.id.in_(dead)).values(
+                status="crashed", finished_at=utc_naive(now),
+                detail="the process running it died"))
+        session.commit()
+    return dead
 
 
 def finish_run(session: Session, run_id: int, status: str, now: datetime, detail: str = "") -> None:

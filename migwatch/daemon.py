@@ -37,6 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config.errors import ConfigError, MigwatchError
 from config.schema import ScheduleSettings, Settings
+from crawler.collect import CollectReport, spec_of
 from db import store as db_store
 from db.instance import QUEUE_SCHEDULER_LEASE, InstanceLock, this_process
 from db.ledger import has_work
@@ -46,7 +47,7 @@ from digest.model import BuiltDigest, DeliveryReport
 from digest.periods import last_complete_week
 from digest.tagging import TagRunSummary
 from migwatch.context import AppContext
-from migwatch.jobs import CollectSummary, collect, spec_of, tag
+from migwatch.jobs import collect, tag
 
 if TYPE_CHECKING:
     from migwatch.queue import EnqueueReport, QueueClient
@@ -136,7 +137,7 @@ class DigestRun:
 class CycleResult:
     """What one cycle did."""
 
-    collected: CollectSummary | None
+    collected: CollectReport | None
     tagged: TagRunSummary
     digest: DigestRun | None
 
@@ -176,7 +177,7 @@ class Runner:
             session.commit()
             return db_store.due_source_keys(session, [s.key for s in sources if s.enabled], now)
 
-    def collect_due(self) -> CollectSummary | None:
+    def collect_due(self) -> CollectReport | None:
         """Collect the due sources, if any, in a crawl child."""
         now = self.clock()
         keys = self.due_keys(now)

@@ -1,7 +1,7 @@
-"""Job runs that chain the stages: collect (and then tag), the same for CLI and scheduler.
+"""Job runs of the command line and the scheduler: collect (the orchestrator in
+:mod:`crawler.collect`) and tag.
 
-The orchestrator reads like the pipeline: choose sources → sync them into the database →
-crawl in a child process → summarise from the fetch log.
+Tagging is called from :func:`tag` only, so pointing it at another tagger is one edit.
 """
 
 from __future__ import annotations
@@ -9,41 +9,19 @@ from __future__ import annotations
 import logging
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from config.errors import ConfigError
 from config.schema import SourceConfig
 from config.themes import load_themes, themes_path
-from crawler.process import ChildResult, run_crawl_child
-from db import store as db_store
-from db.queries import FetchSummary, run_fetches
+from crawler import collect as orchestrator
+from crawler.collect import CollectReport
 from digest.tagging import TagRunSummary, tag_stored_articles
 from digest.themes import ThemeSet, compile_themes
 from migwatch.context import AppContext
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CollectSummary:
-    """What a collection pass did, per source."""
-
-    run_id: int
-    fetches: tuple[FetchSummary, ...]
-    deferred: tuple[tuple[str, datetime], ...]  # sources a server asked us to leave alone
-    child: ChildResult | None
-
-    @property
-    def failed(self) -> list[FetchSummary]:
-        """The sources that failed."""
-        return [f for f in self.fetches if f.status == "error"]
-
-    @property
-    def new_count(self) -> int:
-        """New articles stored."""
-        return sum(f.new_count for f in self.fetches)
 
 
 def select_sources(all_sources: Sequence[SourceConfig], keys: Sequence[str]) -> list[SourceConfig]:
@@ -59,61 +37,21 @@ def select_sources(all_sources: Sequence[SourceConfig], keys: Sequence[str]) -> 
     return [by_key[k] for k in dict.fromkeys(keys)]
 
 
-def spec_of(source: SourceConfig) -> db_store.SourceSpec:
-    """The database's view of a configured source."""
-    return db_store.SourceSpec(
-        key=source.key, name=source.name, kind=source.kind, url=source.url,
-        language=source.language, weight=source.weight, enabled=source.enabled,
-    )
-
-
 def collect(
     app: AppContext,
     keys: Sequence[str] = (),
     *,
     now: datetime | None = None,
+    only_due: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     on_child_start: Callable[[subprocess.Popen[str]], None] | None = None,
     log_level: str = "ERROR",
-) -> CollectSummary:
-    """One collection pass over the chosen sources."""
-    now = now or datetime.now(UTC)
-    configured = app.sources
-    chosen = select_sources(configured, keys)
-    sessions = app.sessions
-    with sessions() as session:
-        db_store.sync_sources(session, [spec_of(s) for s in configured], now)
-        session.commit()
-        states = db_store.source_states(session, [s.key for s in chosen])
-        deferred = tuple(
-            (s.key, state.retry_after_until)
-            for s in chosen
-            if (state := states[s.key]).retry_after_until and state.retry_after_until > now
-        )
-        deferred_keys = {key for key, _ in deferred}
-        crawl_keys = [s.key for s in chosen if s.key not in deferred_keys]
-        run_id = db_store.start_run(session, "collect", now)
-    child = None
-    if crawl_keys:
-        child = run_crawl_child(app.config_path, app.db_url, run_id, crawl_keys,
-                                on_event=on_event, on_start=on_child_start,
-                                log_level=log_level)
-    with sessions() as session:
-        fetches = tuple(run_fetches(session, run_id))
-        status = "ok" if all(f.status != "error" for f in fetches) else "partial"
-        if child is not None and child.returncode != 0:
-            status = "crashed"
-        db_store.finish_run(session, run_id, status, datetime.now(UTC),
-                            detail=f"{sum(f.new_count for f in fetches)} new")
-    if child is not None and child.returncode != 0:
-        last_line = (child.stderr_tail.strip().splitlines() or ["(no output)"])[-1]
-        log.error("collect status=error crawl child exited with %s: %s", child.returncode,
-                  last_line)
-    for fetch in fetches:
-        log.info("source=%s status=%s new=%d seen=%d pages=%d%s", fetch.source_key,
-                 fetch.status, fetch.new_count, fetch.seen_count, fetch.pages_fetched,
-                 f" error={fetch.error!r}" if fetch.error else "")
-    return CollectSummary(run_id=run_id, fetches=fetches, deferred=deferred, child=child)
+) -> CollectReport:
+    """One collection pass over the enabled sources, or the named ones."""
+    return orchestrator.collect(
+        app, select_sources(app.sources, keys), now=now, only_due=only_due,
+        on_event=on_event, on_child_start=on_child_start, log_level=log_level,
+    )
 
 
 _compiled: dict[tuple[str, int, int], ThemeSet] = {}

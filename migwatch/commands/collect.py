@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from crawler.collect import CollectReport
 from migwatch.cli import cli, console
 from migwatch.context import AppContext
-from migwatch.jobs import CollectSummary, collect, select_sources, tag
+from migwatch.jobs import collect, select_sources, tag
 
 STATUS_STYLE = {"ok": "green", "not_modified": "cyan", "unchanged": "cyan", "error": "red"}
 
@@ -33,15 +38,16 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
 
         def on_event(event: dict[str, Any]) -> None:
             nonlocal new
-            if event.get("event") == "article":
-                new += 1
+            if event.get("event") == "stored":
+                new += int(event.get("new") or 0)
                 progress.update(task, new=new)
             elif event.get("event") == "source":
                 progress.update(task, advance=1, new=new,
                                 description=f"{event.get('source')} {event.get('status')}")
 
-        summary = collect(app, keys, on_event=on_event,
-                          log_level="INFO" if verbose > 1 else "ERROR")
+        with terminate_as_interrupt():
+            summary = collect(app, keys, on_event=on_event,
+                              log_level="INFO" if verbose > 1 else "ERROR")
     print_summary(summary)
     tagged = tag(app)
     if tagged.tagged:
@@ -55,7 +61,22 @@ def collect_command(ctx: click.Context, keys: tuple[str, ...]) -> int:
     return 1 if summary.failed else 0
 
 
-def print_summary(summary: CollectSummary) -> None:
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the pass the way Ctrl-C does: the crawl child is stopped gracefully
+    and what it stored is kept (the default would leave the child crawling on)."""
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def print_summary(summary: CollectReport) -> None:
     """The per-source table: new, seen again, unchanged, failed."""
     table = Table(title=f"collect run {summary.run_id}", title_justify="left")
     for column in ("source", "status", "new", "seen again", "pages", "note"):
@@ -66,6 +87,9 @@ def print_summary(summary: CollectSummary) -> None:
         table.add_row(fetch.source_key, f"[{style}]{fetch.status}[/]" if style else fetch.status,
                       str(fetch.new_count), str(fetch.seen_count), str(fetch.pages_fetched),
                       fetch.error or "")
+    for key, holder in summary.busy:
+        table.add_row(key, "[yellow]skipped[/]", "0", "0", "0",
+                      f"another collection ({holder}) is crawling it")
     for key, until in summary.deferred:
         table.add_row(key, "[yellow]deferred[/]", "0", "0", "0",
                       f"server asked to wait until {until:%Y-%m-%d %H:%M} UTC (Retry-After)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,7 +220,11 @@ def test_killed_crawl_loses_nothing_and_duplicates_nothing(
     children: list[subprocess.Popen[str]] = []
 
     def killer() -> None:
+        # Kill once something is committed (the store writes at least every second).
         if blocked.wait(30) and children:
+            deadline = time.monotonic() + 30
+            while counts(db_url)[0] == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
             children[0].kill()
 
     thread = threading.Thread(target=killer)

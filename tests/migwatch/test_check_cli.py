@@ -62,13 +62,16 @@ def store_articles(db_url: str, count: int) -> None:
             key="un-news", name="UN News", kind="feed", url="https://news.un.org/feed/rss.xml",
             language="en", weight=1.0, enabled=True)], now)
         session.commit()
-        for n in range(count):
-            url = f"https://news.un.org/story/{n}"
-            db_store.store_article(session, db_store.NewArticle(
-                source_key="un-news", identity=url, canonical_url=url, url=url, guid=None,
-                content_hash=f"hash{n}", title=f"Story {n}", summary="", text="Text.",
-                language="en", author=None, published_at=None, is_fetched=True,
-            ), ids["un-news"], now)
+    articles = [
+        (ids["un-news"], db_store.NewArticle(
+            source_key="un-news", identity=url, canonical_url=url, url=url, guid=None,
+            content_hash=f"hash{n}", title=f"Story {n}", summary="", text="Text.",
+            language="en", author=None, published_at=None, is_fetched=True,
+        ))
+        for n in range(count) if (url := f"https://news.un.org/story/{n}")
+    ]
+    with engine.begin() as conn:
+        db_store.store_batch(conn, articles, [], now)
     engine.dispose()
 
 
