@@ -25,7 +25,9 @@ The database is dropped at the end unless ``--keep`` is given.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import statistics
 import subprocess
@@ -252,19 +254,32 @@ def time_floor(engine: Engine) -> float:
     return time.perf_counter() - began
 
 
+# The child reports its own high-water mark: getrusage's ru_maxrss of a forked child
+# starts from the parent's size at the fork (this script holds hundreds of MiB by then).
+PEAK_REPORTER = """
+import atexit, runpy, sys
+def report():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            sys.stderr.write('peak-kib ' + line.split()[1] + chr(10))
+atexit.register(report)
+sys.argv = ['migwatch', *sys.argv[1:]]
+runpy.run_module('migwatch', run_name='__main__', alter_sys=True)
+"""
+
+
 def migwatch(db_url: str, config: Path, *args: str) -> tuple[float, int]:
     """Run the CLI; its wall seconds and peak RSS in KiB."""
     began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "migwatch", "--config", str(config),
-                              "--db", db_url, *args],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_REPORTER, "--config", str(config), "--db", db_url, *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     seconds = time.perf_counter() - began
-    if child.returncode != 0:
-        assert child.stderr is not None
-        raise SystemExit(f"migwatch {' '.join(args)} failed: {child.stderr.read().decode()}")
-    return seconds, usage.ru_maxrss
+    if result.returncode != 0:
+        raise SystemExit(f"migwatch {' '.join(args)} failed: {result.stderr}")
+    peaks = [int(line.split()[1]) for line in result.stderr.splitlines()
+             if line.startswith("peak-kib ")]
+    return seconds, peaks[-1] if peaks else 0
 
 
 def explain(engine: Engine, label: str, sql: str, params: dict[str, object],
@@ -297,6 +312,8 @@ def main() -> None:
     parser.add_argument("--admin-url", default=os.environ.get(
         "MIGWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep", action="store_true", help="leave the database for a look")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where one digest build spends its time")
     args = parser.parse_args()
     name = f"mwscale_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
@@ -328,6 +345,12 @@ def main() -> None:
               f"bare read of the week {floor:.3f} s)")
         steps = digest_breakdown(engine)
         print("  of which: " + ", ".join(f"{k} {v:.3f} s" for k, v in steps.items()))
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            time_digest(engine, Path(workdir.name) / "archive", runs=1)
+            profile.disable()
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
 
         empty_s, empty_kib = migwatch(db_url, config, "export", "--since", "2030-01-01")
         month_s, month_kib = migwatch(db_url, config, "export", "--since", "2026-10-30")
