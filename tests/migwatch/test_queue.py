@@ -258,7 +258,7 @@ def test_two_workers_collect_a_hundred_sources_once_though_one_is_killed_mid_run
                                      .where(FetchLog.status == "error")).all()
             last_status = dict(session.execute(
                 select(Source.key, FetchLog.status).join(Source, Source.id == FetchLog.source_id)
-                .order_by(FetchLog.id)).tuples().all())
+                .order_by(FetchLog.id)).all())
             slow_article = session.scalar(select(Article.text)
                                           .where(Article.url == web.url(slow_path)))
         with engine.connect() as conn:
