@@ -12,6 +12,10 @@ processes; SIGTERM/SIGINT stop the child gracefully (it records what it finished
 the daemon exits 0.  The delivery ledger makes every send exactly-once per recipient, so
 a repeated fire, a restart or a second host cannot mail an issue twice.
 
+With ``serve --queue`` (:mod:`migwatch.queue`) the tick and the digest job put the work on
+the task queue in PostgreSQL instead, for ``migwatch worker`` processes; several such
+schedulers may run at once.
+
 Each tick reads both YAML files again; a changed tick, digest cron or time zone is handed
 to the main thread, which reschedules the jobs.  Jobs never call into the scheduler
 themselves: APScheduler 3's ``shutdown(wait=True)`` holds the job-store lock while it
@@ -189,7 +193,9 @@ class Runner:
         """Put one job per due source on the queue (none for a source already there)."""
         assert self.queue is not None
         now = self.clock()
-        active = self.queue.active_sources()  # before the due list: see docs/scaling.md
+        # Read before the due list: a job that ends in between has already moved its
+        # source's next check, so the source is neither due nor queued again.
+        active = self.queue.active_sources()
         keys = self.due_keys(now)
         if not keys or self.stopping.is_set():
             return None
