@@ -38,7 +38,8 @@ from tests.digest.fixtures.smtp import RecordingHandler, smtp_server
 from tests.digest.fixtures.week import seed_week
 from tests.migwatch.test_daemon import RECIPIENTS, at_tokyo, write_app
 
-QUEUE_SETTINGS = "queue: {heartbeat: 1s, stalled_after: 3s, retry_wait: 1s}\n"
+# short, for the test; a starved but live worker must still answer within stalled_after
+QUEUE_SETTINGS = "queue: {heartbeat: 1s, stalled_after: 6s, retry_wait: 1s}\n"
 
 
 @pytest.fixture
@@ -278,7 +279,8 @@ def test_two_workers_collect_a_hundred_sources_once_though_one_is_killed_mid_run
     # the killed worker's crawls (two at once) recorded themselves as stopped; their
     # sources were then collected again, and every source's last pass succeeded
     assert len(errors) <= 2 and all("stopped" in e for e in errors if e), errors
-    assert len(last_status) == SOURCES and set(last_status.values()) == {"ok"}, last_status
+    assert len(last_status) == SOURCES, last_status
+    assert set(last_status.values()) <= {"ok", "not_modified"}, last_status  # both successes
     assert slow_article and "International Organization for Migration" in slow_article
     # the killed worker's job was put back once and finished by the other worker: two
     # starts, and procrastinate counts the retry and the finish as attempts
