@@ -36,7 +36,13 @@ from crawler.plan import CrawlPlan, SourcePlan
 from crawler.polling import PollState, plan_next_check
 from crawler.process import ChildResult, run_crawl_child
 from db import store as db_store
-from db.instance import is_dead_here, lease_sources, release_sources, this_process
+from db.instance import (
+    SourceLeases,
+    is_dead_here,
+    lease_sources,
+    release_sources,
+    this_process,
+)
 from db.queries import FetchSummary, run_fetches
 from db.store import Schedule, SourceState
 
@@ -117,15 +123,16 @@ def collect(
     planned = _plan(context, sources, now, holder, only_due=only_due)
     crawl_keys = [s.key for s in planned.chosen
                   if s.key not in {key for key, _ in planned.deferred}]
-    leases = lease_sources(context.engine, crawl_keys, now, ttl=LEASE_TTL, holder=holder,
-                           run_id=planned.run_id)
-    for key, other in leases.busy.items():
-        log.warning("source=%s status=skipped another collection (%s) is crawling it",
-                    key, other)
     outcomes: dict[str, dict[str, Any]] = {}
     child: ChildResult | None = None
     status = "crashed"
+    leases = SourceLeases((), {})
     try:
+        leases = lease_sources(context.engine, crawl_keys, now, ttl=LEASE_TTL, holder=holder,
+                               run_id=planned.run_id)
+        for key, other in leases.busy.items():
+            log.warning("source=%s status=skipped another collection (%s) is crawling it",
+                        key, other)
         plan = _crawl_plan(context, planned, leases.taken)
         if plan.sources:
             def relay(event: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
 """Read the dates that news pages and feeds print, in English and in Japanese.
 
-Contract: :func:`parse_date` takes one date string and returns an aware UTC datetime or
-None; it never raises on bad input and never reads the clock.  A date without a time is
-midnight in the configured zone ``tz``; a time without a zone is in ``tz``.  Dates before
+Contract: :func:`parse_date` takes one date string and returns an aware datetime in the
+zone ``tz`` (the configured one), or None; it never raises on bad input and never reads
+the clock.  A date without a time is midnight of that day in ``tz`` and is shown so
+(``2018-06-18T00:00:00+09:00``), never as the UTC instant that reads as the day before;
+a time without a zone is in ``tz``; storage converts to UTC.  Dates before
 1990, impossible dates (month 13, 令和0年, a 平成 date after the era ended) and, when
 ``now`` is given, dates more than a year ahead of it are rejected as nonsense.
 :func:`find_date_in_text` finds the first such date in running text (a body dateline).
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from urllib.parse import urlsplit
 
 from dateutil import parser as dateutil_parser
 
@@ -181,7 +184,8 @@ def _western(value: str) -> datetime | None:
 
 
 def parse_date(value: str, tz: tzinfo, *, now: datetime | None = None) -> datetime | None:
-    """Parse one date string into an aware UTC datetime, or None if it is not a sane date."""
+    """Parse one date string into an aware datetime in ``tz``, or None if it is not a sane
+    date."""
     text = unicodedata.normalize("NFKC", value).strip()
     if not text or len(text) > 200:
         return None
@@ -201,7 +205,8 @@ def parse_date(value: str, tz: tzinfo, *, now: datetime | None = None) -> dateti
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     try:
-        result = parsed.astimezone(UTC)
+        result = parsed.astimezone(tz)
+        result.astimezone(UTC)  # representable in UTC too
     except (OverflowError, ValueError):
         return None
     if result.year < EARLIEST_YEAR:
@@ -214,10 +219,28 @@ def parse_date(value: str, tz: tzinfo, *, now: datetime | None = None) -> dateti
 
 
 def find_date_in_text(text: str, tz: tzinfo, *, now: datetime | None = None) -> datetime | None:
-    """Return the first plausible date written in free text, as an aware UTC datetime."""
+    """Return the first plausible date written in free text, as an aware datetime in ``tz``."""
     normalized = unicodedata.normalize("NFKC", text)
     for match in _TEXT_CANDIDATES.finditer(normalized):
         found = parse_date(match.group(0), tz, now=now)
         if found is not None:
             return found
+    return None
+
+
+_URL_DATE = re.compile(
+    r"/(?P<year>(?:19|20)\d{2})(?P<sep>[/_-]?)(?P<month>0[1-9]|1[0-2])(?P=sep)"
+    r"(?P<day>0[1-9]|[12]\d|3[01])(?=[/_.-]|$)"
+)
+
+
+def date_in_url(url: str, tz: tzinfo, *, now: datetime | None = None) -> datetime | None:
+    """The date a URL path spells (``/2017/03/09/…``, ``/20170309-…``), midnight in ``tz``."""
+    path = urlsplit(url).path
+    for match in _URL_DATE.finditer(path):
+        try:
+            day = date(int(match["year"]), int(match["month"]), int(match["day"]))
+        except ValueError:
+            continue
+        return parse_date(day.isoformat(), tz, now=now)
     return None

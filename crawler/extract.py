@@ -10,10 +10,11 @@ Main text, title, author and description come from trafilatura (its fast path, n
 fallback extractors, comments excluded).  The publication date is taken, in order, from
 the page's own metadata with its time of day (``article:published_time``, JSON-LD
 ``datePublished``, ``<time datetime>``), from htmldate's markup search (date only), and
-last from dates written in the main text or in date-labelled elements, which is where
-Japanese sites put ``令和7年3月23日更新`` or ``2025年3月23日(日)``: htmldate does not read
-those forms.  The language is ``<html lang>`` unless the text's script contradicts it,
-else :func:`detect_language`.
+then from dates written in the main text or in date-labelled elements, which is where
+Japanese sites put ``令和7年3月23日更新`` or ``2025年3月23日(日)`` (htmldate does not read
+those forms), and last from the URL (``/2017/03/09/``, ``/20170309-…``).  A date without
+a time is that day in ``tz``, with its offset.  The language is ``<html lang>`` unless
+the text's script contradicts it, else :func:`detect_language`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from lxml.html import HtmlElement
 from trafilatura import bare_extraction, load_html
 
 from config.errors import ExtractError
-from crawler.dates import find_date_in_text, parse_date
+from crawler.dates import date_in_url, find_date_in_text, parse_date
 from crawler.encoding import decode_document
 from crawler.urls import canonicalize_url
 
@@ -292,6 +293,8 @@ def extract_article(
         published_at = parse_date(str(fields["date"]), tz, now=now)
     if published_at is None:
         published_at = labelled_date or find_date_in_text(text, tz, now=now)
+    if published_at is None and url:
+        published_at = date_in_url(url, tz, now=now)  # the last resort, as htmldate's
 
     detected = detect_language(text)
     language = declared_language or detected

@@ -21,6 +21,7 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
         "DOWNLOAD_DELAY_JITTER": 0,
         "CONCURRENT_REQUESTS": 16,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "DOWNLOADER": "crawler.downloader.PoliteDownloader",  # enforces the line above
         # Our pipeline is synchronous (it buffers): nothing gains from processing a
         # response's output in parallel, and each parallel slot costs a task per response.
         "CONCURRENT_ITEMS": 1,
@@ -40,6 +41,12 @@ def scrapy_settings(settings: Settings, *, log_level: str = "ERROR") -> dict[str
             "crawler.safeguards.SafetyMiddleware": 50,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.safeguards.PoliteRetryMiddleware": 550,
+        },
+        # Depth statistics and the meta-copy debugging aid do nothing for us, and every
+        # spider middleware wraps every callback's output once more.
+        "SPIDER_MIDDLEWARES": {
+            "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+            "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "MIGWATCH_ALLOW_PRIVATE": settings.network.allow_private,

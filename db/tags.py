@@ -8,10 +8,10 @@ so a batch commits or rolls back whole and a crash loses nothing already committ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.engine import storage_errors
@@ -101,24 +101,33 @@ def _reasons_from_json(value: object) -> tuple[ReasonData, ...]:
     return tuple(out)
 
 
+def replace_tags(
+    session: Session, tags_by_article: Mapping[int, Sequence[TagData]], themes_version: str
+) -> None:
+    """Replace every tag of many articles and mark them tagged with the version, in bulk:
+    one DELETE, one multi-row INSERT and one UPDATE per 500 articles."""
+    ids = list(tags_by_article)
+    rows = [
+        {"article_id": article_id, "theme_id": tag.theme_id, "score": float(tag.score),
+         "reasons": _reasons_json(tag.reasons), "themes_version": themes_version}
+        for article_id, tags in tags_by_article.items() for tag in tags
+    ]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        session.execute(delete(ArticleTag).where(ArticleTag.article_id.in_(chunk)))
+    if rows:
+        session.execute(insert(ArticleTag), rows)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        session.execute(
+            update(Article).where(Article.id.in_(chunk)).values(tagged_version=themes_version))
+
+
 def replace_article_tags(
     session: Session, article_id: int, tags: Sequence[TagData], themes_version: str
 ) -> None:
     """Replace every tag of one article with ``tags`` and mark it tagged with the version."""
-    session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
-    session.add_all(
-        ArticleTag(
-            article_id=article_id,
-            theme_id=tag.theme_id,
-            score=float(tag.score),
-            reasons=_reasons_json(tag.reasons),
-            themes_version=themes_version,
-        )
-        for tag in tags
-    )
-    session.execute(
-        update(Article).where(Article.id == article_id).values(tagged_version=themes_version)
-    )
+    replace_tags(session, {article_id: tags}, themes_version)
 
 
 def tags_for_articles(session: Session, ids: Iterable[int]) -> dict[int, list[StoredTag]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.tags import ReasonData, TagData, articles_needing_tags, replace_article_tags
+from db.tags import ReasonData, TagData, articles_needing_tags, replace_tags
 from digest.themes import ThemeMatch, ThemeSet, tag_article
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,12 @@ def tag_stored_articles(
             )
             if not batch:
                 break
+            tags = {}
             for article in batch:
                 matches = tag_article(article.title, article.text, themes)
-                replace_article_tags(
-                    session, article.id, [to_tag_data(m) for m in matches], themes.version
-                )
+                tags[article.id] = [to_tag_data(m) for m in matches]
                 with_themes += bool(matches)
+            replace_tags(session, tags, themes.version)
             session.commit()
         tagged += len(batch)
         after_id = batch[-1].id

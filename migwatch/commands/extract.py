@@ -44,7 +44,8 @@ def _as_json(source: str, article: ExtractedArticle) -> str:
             "url": source,
             "title": article.title,
             "author": article.author,
-            "published_at": published.astimezone(UTC).isoformat() if published else None,
+            # In the configured zone, with its offset: a date without a time stays that day.
+            "published_at": published.isoformat() if published else None,
             "language": article.language,
             "text": article.text,
             "description": article.description,

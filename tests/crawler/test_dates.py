@@ -1,4 +1,4 @@
-"""Dates as news pages and feeds print them, in English and Japanese, into aware UTC."""
+"""Dates as news pages and feeds print them, in English and Japanese, into aware times."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.dates import find_date_in_text, parse_date
+from crawler.dates import date_in_url, find_date_in_text, parse_date
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
@@ -55,10 +55,12 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
         ("Sept. 5, 2024", utc(2024, 9, 4, 15, 0)),
     ],
 )
-def test_known_forms_parse_to_utc(value: str, expected: datetime) -> None:
+def test_known_forms_parse_to_the_instant_in_the_configured_zone(
+    value: str, expected: datetime
+) -> None:
     parsed = parse_date(value, TOKYO, now=NOW)
     assert parsed == expected
-    assert parsed is not None and parsed.utcoffset() == timedelta(0)
+    assert parsed is not None and parsed.utcoffset() == timedelta(hours=9)
 
 
 def test_a_date_without_time_is_midnight_in_the_configured_zone() -> None:
@@ -140,3 +142,22 @@ def test_text_without_a_date_gives_none() -> None:
 
 def test_naive_now_is_taken_as_utc() -> None:
     assert parse_date("2027年1月1日", TOKYO, now=datetime(2025, 6, 1)) is None
+
+
+@pytest.mark.parametrize("value", ["2018年6月18日", "2018-06-18", "June 18, 2018"])
+def test_a_day_is_that_day_in_the_zone_with_its_offset(value: str) -> None:
+    parsed = parse_date(value, TOKYO, now=NOW)
+    assert parsed is not None
+    assert parsed.isoformat() == "2018-06-18T00:00:00+09:00"  # not 2018-06-17T15:00Z
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://www.example.jp/news/20170309-migrants.html", "2017-03-09T00:00:00+09:00"),
+    ("https://example.org/2017/03/09/funding-gap/", "2017-03-09T00:00:00+09:00"),
+    ("https://example.org/2017-03-09_report", "2017-03-09T00:00:00+09:00"),
+    ("https://example.org/item/20171309-x.html", None),  # month 13
+    ("https://example.org/id/1234567890", None),
+])
+def test_the_date_in_a_url(url: str, expected: str | None) -> None:
+    found = date_in_url(url, TOKYO, now=NOW)
+    assert (found.isoformat() if found else None) == expected

@@ -15,6 +15,7 @@ from db.tags import (
     articles_needing_tags,
     count_articles_needing_tags,
     replace_article_tags,
+    replace_tags,
     tags_for_articles,
 )
 
@@ -69,3 +70,21 @@ def test_replacing_tags_keeps_only_the_new_ones_and_reads_back(engine: Engine) -
         ids[0]: [StoredTag("funding", 5.5, (ReasonData("資金不足", "body", 2),), "v2")],
         ids[1]: [],
     }
+
+
+def test_tags_of_many_articles_are_replaced_in_one_go(engine: Engine) -> None:
+    ids = _seed(engine)
+    reason = (ReasonData("IOM", "title", 1),)
+    with session_factory(engine)() as session:
+        replace_tags(session, {ids[0]: [TagData("iom", 2.0, reason)],
+                               ids[1]: [TagData("iom", 1.0, reason),
+                                        TagData("funding", 3.0, reason)]}, "v1")
+        session.commit()
+        replace_tags(session, {ids[1]: [TagData("labour", 1.5, reason)], ids[2]: []}, "v2")
+        session.commit()
+        stored = tags_for_articles(session, ids[:3])
+        versions = dict(session.execute(select(Article.id, Article.tagged_version)).all())
+    assert [(t.theme_id, t.themes_version) for t in stored[ids[0]]] == [("iom", "v1")]
+    assert [(t.theme_id, t.themes_version) for t in stored[ids[1]]] == [("labour", "v2")]
+    assert stored[ids[2]] == []
+    assert [versions[i] for i in ids] == ["v1", "v2", "v2", None]

@@ -95,7 +95,7 @@ def test_extract_file_prints_json_with_japanese_unescaped(
         "canonical_url",
     }
     assert data["title"] == "特定技能外国人の受入れ状況に関する説明会の開催について"
-    assert data["published_at"] == "2025-03-22T15:00:00+00:00"
+    assert data["published_at"] == "2025-03-23T00:00:00+09:00"  # the day, not 15:00 UTC before
     assert data["language"] == "ja"
     assert "特定技能" in out  # ensure_ascii=False
 
@@ -109,7 +109,7 @@ def test_extract_file_without_json_prints_a_summary(
     out = capsys.readouterr().out
     assert code == 0
     assert "Funding shortfall forces cuts to migrant assistance across the Sahel" in out
-    assert "2025-03-18T08:30:00+00:00 (2025-03-18 17:30 Asia/Tokyo)" in out
+    assert "2025-03-18T17:30:00+09:00 (2025-03-18 17:30 Asia/Tokyo)" in out
     assert "Amara Okonkwo-Reyes" in out
 
 
@@ -123,7 +123,7 @@ def test_extract_url_from_a_local_server_when_private_addresses_are_allowed(
     assert data["url"] == f"{site}/news/soudan3.html"
     assert data["title"] == "外国人住民のための生活相談会（第３回）を開催しました"
     assert "① 在留手続き" in data["text"]
-    assert data["published_at"] == "2025-03-23T05:05:00+00:00"
+    assert data["published_at"] == "2025-03-23T14:05:00+09:00"
 
 
 def test_extract_url_on_loopback_is_refused_by_default(
