@@ -324,6 +324,28 @@ class ScheduleSettings(_Model):
         return self
 
 
+class QueueSettings(_Model):
+    """``serve --queue`` and ``worker``: the task queue in PostgreSQL (see docs/scaling.md)."""
+
+    heartbeat: Duration = Field(
+        timedelta(seconds=10), description="How often a worker says it is alive."
+    )
+    stalled_after: Duration = Field(
+        timedelta(seconds=60),
+        description="A worker silent this long is dead: its running jobs are tried again.",
+    )
+    max_attempts: int = Field(5, ge=1, le=100, description="Tries of a job whose crawl crashed.")
+    retry_wait: Duration = Field(
+        timedelta(seconds=30), description="Wait before a crashed job is tried again."
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_timeout(self) -> QueueSettings:
+        if self.stalled_after < 2 * self.heartbeat:
+            raise ValueError("stalled_after must be at least twice the heartbeat")
+        return self
+
+
 class Settings(_Model):
     """Everything in ``migwatch.yaml``."""
 
@@ -333,6 +355,7 @@ class Settings(_Model):
     digest: DigestSettings = Field(default_factory=DigestSettings)  # type: ignore[arg-type]
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
+    queue: QueueSettings = Field(default_factory=QueueSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

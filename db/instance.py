@@ -30,6 +30,7 @@ from db.models import Lease
 from db.times import as_utc, utc_naive
 
 SCHEDULER_LEASE = "scheduler"
+QUEUE_SCHEDULER_LEASE = "scheduler-queue"  # + ":host:pid", one per scheduler on a queue
 ADVISORY_KEY = 0x6D6977_01  # "miw" + 1: this application's scheduler
 
 
@@ -104,8 +105,10 @@ class InstanceLock:
     """The single-scheduler lock; ``acquire`` raises AlreadyRunningError when taken."""
 
     def __init__(self, engine: Engine, *, ttl: timedelta, name: str = SCHEDULER_LEASE,
-                 holder: str | None = None) -> None:
+                 holder: str | None = None, is_exclusive: bool = True) -> None:
         self.engine = engine
+        # False: only the lease row (status, heartbeat), no database-wide advisory lock
+        self.is_exclusive = is_exclusive
         self.ttl = ttl
         self.name = name
         self.holder = holder or this_process()
@@ -120,7 +123,7 @@ class InstanceLock:
     def acquire(self, now: datetime) -> None:
         """Take the lock or raise AlreadyRunningError naming the holder."""
         with storage_errors("could not take the scheduler lock"):
-            if self.engine.dialect.name == "postgresql":
+            if self.is_exclusive and self.engine.dialect.name == "postgresql":
                 self._acquire_advisory(now)
             self._take_lease(now)
 

@@ -69,6 +69,8 @@ class Article(Base):
     """One article, stored once per identity (canonical URL, else a content hash)."""
 
     __tablename__ = "articles"
+    # the week window and `export --since` page by (first_seen_at, id): migration 0002
+    __table_args__ = (Index("ix_articles_first_seen_id", "first_seen_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     identity: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -82,7 +84,7 @@ class Article(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     author: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
-    first_seen_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     is_fetched: Mapped[bool] = mapped_column(Boolean, default=False)
     extract_error: Mapped[str | None] = mapped_column(Text)
@@ -99,7 +101,10 @@ class Sighting(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    # index: `status` counts sightings per source (migration 0002)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True
+    )
     url: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(DateTime)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from db.models import Article, ArticleTag, FetchLog, Run, Sighting, Source
@@ -63,11 +63,16 @@ class SourceHealth:
     article_count: int
 
 
-def source_health(session: Session) -> list[SourceHealth]:
-    """Every stored source with its health and article count (times aware UTC), by key."""
-    counts = dict(
-        session.execute(select(Sighting.source_id, func.count()).group_by(Sighting.source_id)).all()
-    )
+def source_health(session: Session, *, with_counts: bool = True) -> list[SourceHealth]:
+    """Every stored source with its health and article count (times aware UTC), by key.
+
+    The counts read every sighting (an index-only scan of ``ix_sightings_source_id``);
+    the digest, which shows no counts, asks ``with_counts=False`` (counts are then 0).
+    """
+    counts: dict[int, int] = {}
+    if with_counts:
+        counts = {source_id: int(n) for source_id, n in session.execute(
+            select(Sighting.source_id, func.count()).group_by(Sighting.source_id))}
     return [
         SourceHealth(
             key=s.key, name=s.name, kind=s.kind, enabled=s.enabled, state=s.state,
@@ -126,18 +131,29 @@ class ExportRow:
 
 
 def export_articles(session: Session, since: datetime | None = None,
-                    batch_size: int = 500) -> Iterator[ExportRow]:
-    """Stream stored articles (oldest first) with their sightings and themes."""
+                    batch_size: int = 1000) -> Iterator[ExportRow]:
+    """Stream stored articles (oldest first seen first) with their sightings and themes.
+
+    Keyset pages on ``(first_seen_at, id)`` (index ``ix_articles_first_seen_id``): each
+    page is an index range read and plain rows, so memory stays flat however many
+    articles there are, and no transaction stays open across the whole export.
+    """
     keys = dict(session.execute(select(Source.id, Source.key)).all())
-    last_id = 0
+    columns = (Article.id, Article.canonical_url, Article.title, Article.text, Article.summary,
+               Article.language, Article.author, Article.published_at, Article.first_seen_at,
+               Article.source_id)
+    after: tuple[datetime, int] | None = None
     while True:
-        query = select(Article).where(Article.id > last_id).order_by(Article.id).limit(batch_size)
-        if since is not None:
+        query = select(*columns).order_by(Article.first_seen_at, Article.id).limit(batch_size)
+        if after is not None:
+            query = query.where(tuple_(Article.first_seen_at, Article.id) > tuple_(*after))
+        elif since is not None:
             query = query.where(Article.first_seen_at >= utc_naive(since))
-        batch = list(session.scalars(query))
+        batch = session.execute(query).all()
+        session.rollback()  # end the read: no snapshot held between pages
         if not batch:
             return
-        ids = [a.id for a in batch]
+        ids = [row.id for row in batch]
         sightings: dict[int, list[str]] = {}
         for article_id, source_id in session.execute(
             select(Sighting.article_id, Sighting.source_id)
@@ -147,15 +163,19 @@ def export_articles(session: Session, since: datetime | None = None,
         themes: dict[int, list[str]] = {}
         for article_id, theme_id in session.execute(
             select(ArticleTag.article_id, ArticleTag.theme_id)
-            .where(ArticleTag.article_id.in_(ids)).order_by(ArticleTag.score.desc())
+            .where(ArticleTag.article_id.in_(ids))
+            .order_by(ArticleTag.article_id, ArticleTag.score.desc())
         ):
             themes.setdefault(article_id, []).append(theme_id)
-        for a in batch:
+        session.rollback()
+        for row in batch:
             yield ExportRow(
-                id=a.id, canonical_url=a.canonical_url, title=a.title, text=a.text or a.summary,
-                language=a.language, author=a.author, published_at=as_utc(a.published_at),
-                first_seen_at=as_utc(a.first_seen_at),
-                source_key=keys.get(a.source_id, "?"),
-                sighting_keys=tuple(sightings.get(a.id, [])), themes=tuple(themes.get(a.id, [])),
+                id=row.id, canonical_url=row.canonical_url, title=row.title,
+                text=row.text or row.summary, language=row.language, author=row.author,
+                published_at=as_utc(row.published_at), first_seen_at=as_utc(row.first_seen_at),
+                source_key=keys.get(row.source_id, "?"),
+                sighting_keys=tuple(sightings.get(row.id, [])),
+                themes=tuple(themes.get(row.id, [])),
             )
-        last_id = ids[-1]
+        last = batch[-1]
+        after = (last.first_seen_at, last.id)

@@ -90,7 +90,7 @@ def rank_week(
         candidates = load_candidates(session, start, end)
         previous_counts = count_by_theme(session, before_start, before_end)
         previous_total = count_articles(session, before_start, before_end)
-        health = source_health(session)
+        health = source_health(session, with_counts=False)
     stories = cluster_stories(candidates, gazetteer_for(themes))
     return rank_digest(
         stories,

@@ -12,6 +12,10 @@ processes; SIGTERM/SIGINT stop the child gracefully (it records what it finished
 the daemon exits 0.  The delivery ledger makes every send exactly-once per recipient, so
 a repeated fire, a restart or a second host cannot mail an issue twice.
 
+With ``serve --queue`` (:mod:`migwatch.queue`) the tick and the digest job put the work on
+the task queue in PostgreSQL instead, for ``migwatch worker`` processes; several such
+schedulers may run at once.
+
 Each tick reads both YAML files again; a changed tick, digest cron or time zone is handed
 to the main thread, which reschedules the jobs.  Jobs never call into the scheduler
 themselves: APScheduler 3's ``shutdown(wait=True)`` holds the job-store lock while it
@@ -29,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -39,7 +43,7 @@ from config.errors import ConfigError, MigwatchError
 from config.schema import ScheduleSettings, Settings
 from crawler.collect import CollectReport, spec_of
 from db import store as db_store
-from db.instance import InstanceLock
+from db.instance import QUEUE_SCHEDULER_LEASE, InstanceLock, this_process
 from db.ledger import has_work
 from db.queries import source_health
 from digest.build import build_digest, load_theme_infos
@@ -49,6 +53,9 @@ from digest.periods import last_complete_week
 from digest.tagging.store import TagRunSummary
 from migwatch.context import AppContext
 from migwatch.jobs import collect, tag
+
+if TYPE_CHECKING:
+    from migwatch.queue import EnqueueReport, QueueClient
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -150,9 +157,12 @@ class CycleResult:
 class Runner:
     """The steps of a cycle, with an injectable clock."""
 
-    def __init__(self, app: AppContext, *, clock: Clock = utc_now) -> None:
+    def __init__(self, app: AppContext, *, clock: Clock = utc_now,
+                 queue: QueueClient | None = None) -> None:
         self.app = app
         self.clock = clock
+        # With a queue, collections and digests are put on it for workers to run.
+        self.queue = queue
         self.child: subprocess.Popen[str] | None = None
         self.stopping = threading.Event()
         # The digest job, the catch-up and the tick's retry may fire together (on Monday
@@ -180,6 +190,20 @@ class Runner:
             return None
         return collect(self.app, keys, now=now, on_child_start=self._remember_child)
 
+    def enqueue_due(self) -> EnqueueReport | None:
+        """Put one job per due source on the queue (none for a source already there)."""
+        assert self.queue is not None
+        now = self.clock()
+        # Read before the due list: a job that ends in between has already moved its
+        # source's next check, so the source is neither due nor queued again.
+        active = self.queue.active_sources()
+        keys = self.due_keys(now)
+        if not keys or self.stopping.is_set():
+            return None
+        report = self.queue.enqueue_sources(keys, active=active)
+        log.info("queue queued=%d already=%d", len(report.queued), len(report.already))
+        return report
+
     def _remember_child(self, child: subprocess.Popen[str]) -> None:
         self.child = child
 
@@ -192,8 +216,9 @@ class Runner:
             return None
         return self.send_week(week, now)
 
-    def send_week(self, week: str, now: datetime) -> DigestRun | None:
-        """Build ``week`` in the configured language and mail it once per recipient.
+    def send_week(self, week: str, now: datetime, *,
+                  language: str | None = None) -> DigestRun | None:
+        """Build ``week`` (in the configured language) and mail it once per recipient.
 
         Nothing happens while another job of this process is on the digest, or while every
         recipient has it, was given up, or waits for the next retry of a failed attempt
@@ -202,13 +227,26 @@ class Runner:
         if not self.digest_busy.acquire(blocking=False):
             return None
         try:
-            return self._send_week(week, now)
+            language = language or self.app.settings.digest.language
+            if self.queue is not None:
+                self._enqueue_week(week, now, language)
+                return None
+            return self._send_week(week, now, language)
         finally:
             self.digest_busy.release()
 
-    def _send_week(self, week: str, now: datetime) -> DigestRun | None:
+    def _enqueue_week(self, week: str, now: datetime, language: str) -> None:
+        assert self.queue is not None
+        digest = self.app.settings.digest
+        with self.app.sessions() as session:
+            if not has_work(session, week, language, digest.recipients, now,
+                            digest.retry_wait):
+                return
+        if self.queue.enqueue_digest(week, language, now):
+            log.info("digest period=%s language=%s status=queued", week, language)
+
+    def _send_week(self, week: str, now: datetime, language: str) -> DigestRun | None:
         settings = self.app.settings
-        language = settings.digest.language
         recipients = settings.digest.recipients
         with self.app.sessions() as session:
             if not has_work(session, week, language, recipients, now,
@@ -248,13 +286,22 @@ class Runner:
 class Daemon:
     """``migwatch serve``: one scheduler, one instance per database, clean stops."""
 
-    def __init__(self, app: AppContext, *, clock: Clock = utc_now) -> None:
+    def __init__(self, app: AppContext, *, clock: Clock = utc_now,
+                 queue: QueueClient | None = None) -> None:
         self.app = app
-        self.runner = Runner(app, clock=clock)
+        self.runner = Runner(app, clock=clock, queue=queue)
         self.clock = clock
         settings = app.settings
         self.timing = Timing.of(settings)
-        self.lock = InstanceLock(app.engine, ttl=lease_ttl(self.timing))
+        if queue is None:
+            self.lock = InstanceLock(app.engine, ttl=lease_ttl(self.timing))
+        else:
+            # Schedulers on a queue may run side by side (one per host, say): the queue's
+            # locks and the delivery ledger keep their work single.  Each has its lease.
+            holder = this_process()
+            self.lock = InstanceLock(app.engine, ttl=lease_ttl(self.timing), holder=holder,
+                                     name=f"{QUEUE_SCHEDULER_LEASE}:{holder}",
+                                     is_exclusive=False)
         self.scheduler = BackgroundScheduler(timezone=settings.tz)
         self.tick_trigger = self.timing.tick_trigger()
         self.digest_trigger = self.timing.digest_trigger()
@@ -271,12 +318,13 @@ class Daemon:
         """The tick job: collect due sources, tag, and retry a failed digest delivery."""
         if self.stopped.is_set():
             return
+        if self.runner.queue is not None:
+            self.tick_queue()
+            return
         summary = self.runner.collect_due()  # reads migwatch.yaml and sources.yaml anew
         if self.stopped.is_set():
             return
-        wanted = Timing.of(self.app.settings)
-        if wanted != self.timing:
-            self.pending_timing = wanted
+        self.notice_timing()
         tagged = tag(self.app)
         if not self.stopped.is_set():
             # a recipient whose attempt failed is tried again within the grace
@@ -298,6 +346,26 @@ class Daemon:
                  summary.new_count if summary else 0, tagged.tagged,
                  f"{max(next_check, now).astimezone(tz):%Y-%m-%d %H:%M}" if next_check else "-",
                  f"{next_digest.astimezone(tz):%Y-%m-%d %H:%M}" if next_digest else "-")
+        self.heartbeat()
+
+    def notice_timing(self) -> None:
+        """Hand a timing changed in migwatch.yaml to the main thread."""
+        wanted = Timing.of(self.app.settings)
+        if wanted != self.timing:
+            self.pending_timing = wanted
+
+    def tick_queue(self) -> None:
+        """The tick job on a queue: enqueue due sources and a failed delivery's retry."""
+        report = self.runner.enqueue_due()  # reads migwatch.yaml and sources.yaml anew
+        self.notice_timing()
+        if not self.stopped.is_set():
+            try:
+                self.runner.send_due_digest()
+            except MigwatchError as exc:
+                log.error("digest status=error %s", exc)
+        self.cycles += 1
+        self.last_tick_at = self.clock()
+        log.info("cycle=%d queued=%d", self.cycles, len(report.queued) if report else 0)
         self.heartbeat()
 
     def digest(self) -> None:

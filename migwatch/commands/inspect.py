@@ -74,8 +74,10 @@ def status(app: AppContext, as_json: bool) -> None:
                            run.detail or "")
     console.print(runs_table)
     _print_deliveries(deliveries)
+    has_queue = _print_queue(app)
     if lease is None:
-        console.print(escape(tr("scheduler: not running (start it with `migwatch serve`)")))
+        if not has_queue:  # with a queue, its line names the schedulers
+            console.print(escape(tr("scheduler: not running (start it with `migwatch serve`)")))
     else:
         detail = lease.detail
         console.print(
@@ -113,6 +115,26 @@ def _status_json(app: AppContext, health: list[SourceHealth], runs: list[RunInfo
             "is_expired": lease.expires_at < datetime.now(UTC), **lease.detail,
         },
     }
+
+
+def _print_queue(app: AppContext) -> bool:
+    """Print the task queue's line; False when the database holds no queue."""
+    if not app.db_url.startswith("postgresql"):
+        return False
+    from migwatch.queue import queue_state  # heavy: see migwatch.cli
+    state = queue_state(app)
+    if state is None:
+        return False
+    counts = state.counts
+    oldest = (f" (oldest {state.oldest_waiting_seconds:.0f} s)"
+              if state.oldest_waiting_seconds is not None else "")
+    console.print(
+        f"queue: {counts.get('todo', 0)} waiting{oldest} · {counts.get('doing', 0)} running · "
+        f"{counts.get('succeeded', 0)} done · {counts.get('failed', 0)} failed · "
+        f"{state.workers_alive} workers alive · schedulers: "
+        f"{', '.join(state.schedulers) or 'none (start `migwatch serve --queue`)'}",
+        markup=False)
+    return True
 
 
 def _print_deliveries(issues: list[IssueDeliveries]) -> None:
