@@ -64,6 +64,19 @@ def search_words(query: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in words if w))
 
 
+SEARCH_TABLE = "articles_search"
+SEARCH_INDEXES = frozenset({"ix_articles_title_trgm", "ix_articles_body_trgm"})
+
+
+def is_schema_object(name: str | None, type_: str, parent_names: object = None) -> bool:
+    """Alembic's ``include_name``: False for what migration ``0002_search`` keeps outside
+    the models (SQLite's FTS5 table with its shadow tables, PostgreSQL's trigram indexes)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(SEARCH_TABLE)
+    return not (type_ == "index" and name in SEARCH_INDEXES)
+
 @dataclass(frozen=True)
 class ArticleQuery:
     """What to list: every field narrows the result; empty ones do not."""

@@ -14,14 +14,20 @@ the source key stands in.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import tldextract
+if TYPE_CHECKING:
+    from tldextract import TLDExtract
 
-_EXTRACT = tldextract.TLDExtract(
-    cache_dir=None, suffix_list_urls=(),
-    extra_suffixes=("example.com", "example.org", "example.net"),
-)
+
+@cache
+def _extractor() -> TLDExtract:
+    # Built on first use: tldextract imports requests, which `migwatch --help` should not pay.
+    from tldextract import TLDExtract
+
+    return TLDExtract(cache_dir=None, suffix_list_urls=(),
+                      extra_suffixes=("example.com", "example.org", "example.net"))
 
 
 @cache
@@ -29,7 +35,7 @@ def outlet_key(source_url: str | None, source_key: str) -> str:
     """The registrable domain of ``source_url``, or ``source_key`` when it has none."""
     if not source_url:
         return source_key
-    parts = _EXTRACT(source_url)
+    parts = _extractor()(source_url)
     domain = parts.top_domain_under_public_suffix
     if parts.suffix and domain:
         return domain.lower()
