@@ -27,6 +27,11 @@ def search(app: AppContext, text: str, theme: str | None, source: str | None,
            since: datetime | None, limit: int) -> None:
     """Find stored articles whose title or text holds every word of TEXT (Japanese too)."""
     settings = app.settings
+    if theme is not None:
+        from digest.tagging.loader import load_theme_set
+        from migwatch.commands.themes import check_theme_id
+
+        check_theme_id(theme, load_theme_set(app.config_path).theme_set.ids)
     query = ArticleQuery(words=search_words(text), theme=theme, source=source,
                          since=since.replace(tzinfo=settings.tz) if since else None,
                          limit=limit)

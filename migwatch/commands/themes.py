@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -22,7 +23,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from config.errors import ConfigError
+from config.errors import ConfigError, did_you_mean
 from config.i18n import gettext
 from crawler.urls import canonicalize_url
 from db.queries import ExportRow, export_articles
@@ -56,6 +57,15 @@ def _lang(app: AppContext, lang: str | None) -> str:
 @cli.group()
 def themes() -> None:
     """See the themes and try their rules on text."""
+
+
+
+def check_theme_id(theme_id: str, ids: Sequence[str]) -> None:
+    """Refuse an unknown ``--theme`` as a usage error, suggesting the closest theme id."""
+    if theme_id not in ids:
+        raise click.BadParameter(
+            f"{theme_id!r} is not a theme{did_you_mean(theme_id, ids)} "
+            f"(themes: {', '.join(ids)})", param_hint="--theme")
 
 
 @themes.command("list")
@@ -191,12 +201,7 @@ def misses(app: AppContext, theme_id: str, since: str | None, limit: int,
     def _(message: str, **values: object) -> str:
         return gettext(lang, message, **values)
 
-    try:
-        theme_set.index_of(theme_id)
-    except KeyError:
-        raise click.BadParameter(
-            f"{theme_id!r} is not a theme; one of {', '.join(theme_set.ids)}",
-            param_hint="--theme") from None
+    check_theme_id(theme_id, theme_set.ids)
     table = Table(title=_("Near misses for {theme}", theme=theme_id))
     table.add_column(_("article"), justify="right")
     table.add_column(_("title"))

@@ -105,6 +105,17 @@ def test_an_unknown_source_key_gets_the_closest_one(tmp_path: Path) -> None:
                                       f"{config}/sources.yaml; did you mean 'paper-ja'?")
 
 
+
+def test_an_unknown_theme_id_gets_the_closest_one(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c", "http://127.0.0.1:9")
+    db = f"sqlite:///{tmp_path}/d.sqlite3"
+    for command in (["themes", "misses", "--theme", "refugee"], ["search", "IOM", "--theme", "refugee"]):
+        result = run("--config", str(config), "--db", db, *command)
+        assert result.returncode == 2, result.stderr
+        assert "'refugee' is not a theme; did you mean 'refugees'?" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
 def test_quiet_and_verbose_together_are_a_usage_error(tmp_path: Path) -> None:
     result = run("-q", "-v", "--config", str(tmp_path), "status")
     assert result.returncode == 2
