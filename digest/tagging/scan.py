@@ -106,15 +106,23 @@ def scan(title: str, text: str, themes: ThemeSet) -> Scanned:
                     continue
                 for bucket, (first, second) in uses:
                     buckets[bucket + field_index].append((first, second, start, end))
+        touched: set[int] = set()
         for regex, names in themes.regexes:
             for match in regex.finditer(norm):
                 if match.lastgroup is None or match.end() <= match.start():
                     continue
                 for bucket, (first, second) in names[match.lastgroup]:
+                    touched.add(bucket + field_index)
                     buckets[bucket + field_index].append(
                         (first, second, match.start(), match.end()))
+        for bucket in touched:  # every bucket stays in order of the hits' ends
+            buckets[bucket].sort(key=_end)
     return Scanned(fields[0], fields[1], lead_end(fields[1], themes.scoring.lead),
                    buckets, layout, len(themes.themes))
+
+
+def _end(hit: Hit) -> int:
+    return hit[3]
 
 
 def inside(spans: list[Hit], start: int, end: int) -> str | None:
