@@ -36,6 +36,7 @@ class Scanned:
     n_themes: int
     _ends: dict[int, list[int]] = field(default_factory=dict)
     _by_sentence: dict[tuple[int, int], dict[int, Hit]] = field(default_factory=dict)
+    _present: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def sentence_ends(self, field_index: int) -> list[int]:
         """Where the sentences of a field end (computed once, when a combo needs it)."""
@@ -44,6 +45,17 @@ class Scanned:
             text = self.title if field_index == 0 else self.body
             ends = self._ends[field_index] = [m.start() for m in SENTENCE_END.finditer(text)]
         return ends
+
+    def present(self, field_index: int) -> frozenset[int]:
+        """The concepts with at least one hit in a field (computed once per field)."""
+        found = self._present.get(field_index)
+        if found is None:
+            base = 2 * self.layout["concepts"] + field_index
+            buckets = self.buckets
+            found = self._present[field_index] = frozenset(
+                k for k in range(self.layout["exclude"] - self.layout["concepts"])
+                if buckets[base + 2 * k])
+        return found
 
     def by_sentence(self, concept: int, field_index: int) -> dict[int, Hit]:
         """A concept's first hit in each sentence of a field (shared by every theme)."""
