@@ -8,7 +8,7 @@ holds a word of every concept, none inside the theme's exclusions, when the comb
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from digest.tagging.compile import Combo
 from digest.tagging.scan import Hit, Scanned, inside
@@ -29,18 +29,31 @@ def _window(combo: Combo, scanned: Scanned, lists: list[list[Hit]], field_index:
         sentence = min(common)
         return [m[sentence] for m in maps]
     within = combo.within
+    rest = lists[1:]
     for anchor in lists[0]:
         a_start, a_end = anchor[2], anchor[3]
         found = [anchor]
-        for others in lists[1:]:
-            near = next((h for h in others
-                         if max(a_end, h[3]) - min(a_start, h[2]) <= within), None)
+        for others in rest:
+            # Hits come in order of their end: skip to the first that ends near enough, stop
+            # at the first that ends too far on.
+            near = None
+            for index in range(bisect_left(others, a_end - within, key=_end), len(others)):
+                hit = others[index]
+                if hit[3] - a_start > within:
+                    break
+                if max(a_end, hit[3]) - min(a_start, hit[2]) <= within:
+                    near = hit
+                    break
             if near is None:
                 break
             found.append(near)
         else:
             return found
     return None
+
+
+def _end(hit: Hit) -> int:
+    return hit[3]
 
 
 def combo_hits(combo: Combo, scanned: Scanned, spans: tuple[list[Hit], list[Hit]],

@@ -170,11 +170,10 @@ class _Tally:
 def _field_hits(t_index: int, rules: Rules, scanned: Scanned, screen: _Screen,
                 field_index: int) -> list[Hit]:
     """A theme's term hits in one field with its combo hits, in text order, longest first."""
-    buckets = scanned.buckets
-    concept_bucket = 2 * scanned.layout["concepts"]
-    term_hits = buckets[2 * (scanned.layout["terms"] + t_index) + field_index]
+    term_hits = scanned.buckets[2 * (scanned.layout["terms"] + t_index) + field_index]
+    present = scanned.present(field_index)
     for combo in rules.combos:
-        if all(buckets[concept_bucket + 2 * c + field_index] for c in combo.concepts):
+        if present.issuperset(combo.concepts):
             found = combo_hits(combo, scanned, screen.spans, field_index)
             if found:
                 term_hits = term_hits + found
@@ -306,14 +305,12 @@ def candidates(themes: ThemeSet, scanned: Scanned) -> list[int]:
     """
     out = []
     buckets, layout = scanned.buckets, scanned.layout
-    concept_bucket = 2 * layout["concepts"]
+    present = scanned.present(0) | scanned.present(1)
     title_only = not scanned.body
     for t_index, rules in enumerate(themes.rules):
         term_bucket = 2 * (layout["terms"] + t_index)
         title_hits, body_hits = buckets[term_bucket], buckets[term_bucket + 1]
-        combos = [c for c in rules.combos
-                  if all(buckets[concept_bucket + 2 * k] or buckets[concept_bucket + 2 * k + 1]
-                         for k in c.concepts)]
+        combos = [c for c in rules.combos if present.issuperset(c.concepts)]
         if not title_hits and not body_hits and not combos:
             continue
         if rules.groups:

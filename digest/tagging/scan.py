@@ -36,6 +36,7 @@ class Scanned:
     n_themes: int
     _ends: dict[int, list[int]] = field(default_factory=dict)
     _by_sentence: dict[tuple[int, int], dict[int, Hit]] = field(default_factory=dict)
+    _present: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def sentence_ends(self, field_index: int) -> list[int]:
         """Where the sentences of a field end (computed once, when a combo needs it)."""
@@ -44,6 +45,17 @@ class Scanned:
             text = self.title if field_index == 0 else self.body
             ends = self._ends[field_index] = [m.start() for m in SENTENCE_END.finditer(text)]
         return ends
+
+    def present(self, field_index: int) -> frozenset[int]:
+        """The concepts with at least one hit in a field (computed once per field)."""
+        found = self._present.get(field_index)
+        if found is None:
+            base = 2 * self.layout["concepts"] + field_index
+            buckets = self.buckets
+            found = self._present[field_index] = frozenset(
+                k for k in range(self.layout["exclude"] - self.layout["concepts"])
+                if buckets[base + 2 * k])
+        return found
 
     def by_sentence(self, concept: int, field_index: int) -> dict[int, Hit]:
         """A concept's first hit in each sentence of a field (shared by every theme)."""
@@ -106,15 +118,23 @@ def scan(title: str, text: str, themes: ThemeSet) -> Scanned:
                     continue
                 for bucket, (first, second) in uses:
                     buckets[bucket + field_index].append((first, second, start, end))
+        touched: set[int] = set()
         for regex, names in themes.regexes:
             for match in regex.finditer(norm):
                 if match.lastgroup is None or match.end() <= match.start():
                     continue
                 for bucket, (first, second) in names[match.lastgroup]:
+                    touched.add(bucket + field_index)
                     buckets[bucket + field_index].append(
                         (first, second, match.start(), match.end()))
+        for bucket in touched:  # every bucket stays in order of the hits' ends
+            buckets[bucket].sort(key=_end)
     return Scanned(fields[0], fields[1], lead_end(fields[1], themes.scoring.lead),
                    buckets, layout, len(themes.themes))
+
+
+def _end(hit: Hit) -> int:
+    return hit[3]
 
 
 def inside(spans: list[Hit], start: int, end: int) -> str | None:

@@ -358,7 +358,7 @@ def test_news_register_set_scores_above_its_floors_with_no_look_alike_tagged() -
     for lang in ("ja", "en"):
         micro = report.micro(lang)
         assert micro.precision >= 0.95, (lang, micro)
-        assert micro.recall >= 0.82, (lang, micro)  # en 0.844, ja 0.933 when written
+        assert micro.recall >= 0.85, (lang, micro)  # en 0.869, ja 0.908 when last set
     for item in items:
         if not item["themes"]:
             assert _ids(str(item["title"]), str(item["text"])) == set(), item["id"]
