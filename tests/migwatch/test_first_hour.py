@@ -297,7 +297,7 @@ def test_a_404_from_a_source_is_a_warning_in_the_log(tmp_path: Path) -> None:
         result = run("--config", str(config), "--db", f"sqlite:///{tmp_path}/d.sqlite3", "run")
     assert result.returncode == 1, result.stderr
     (line,) = [ln for ln in result.stderr.splitlines() if "source=gone" in ln]
-    assert " WARNING migwatch.jobs: source=gone status=error " in line and "HTTP 404" in line
+    assert " WARNING crawler.collect: source=gone status=error " in line and "HTTP 404" in line
     assert " ERROR " not in result.stderr and "Traceback" not in result.stderr
 
 
