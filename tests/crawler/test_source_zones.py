@@ -109,3 +109,17 @@ def test_a_source_time_zone_that_is_not_iana_is_one_line_in_words(tmp_path: Path
     message = str(raised.value)
     assert "\n" not in message
     assert "'Tokyo' is not an IANA time zone such as Asia/Tokyo or Europe/Paris" in message
+
+
+def test_an_outlet_name_is_trimmed_and_an_empty_one_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {key: a, name: A, kind: feed, url: 'https://a.example/rss',"
+        " outlet: '  Kanto   Shimpo '}\n", encoding="utf-8")
+    (source,) = load_sources(tmp_path)
+    assert source.outlet == "Kanto Shimpo"
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {key: a, name: A, kind: feed, url: 'https://a.example/rss',"
+        " outlet: '   '}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_sources(tmp_path)
+    assert "\n" not in str(raised.value) and "outlet" in str(raised.value)
