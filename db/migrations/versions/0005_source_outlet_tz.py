@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '0005_source_outlet_tz'
 down_revision: str | None = '0003_scale_indexes'
 branch_labels: str | Sequence[str] | None = None
