@@ -14,7 +14,14 @@ peak RSS:
 * **collect** — the first ``migwatch collect`` (everything new);
 * **repoll** — a second collect, nothing changed;
 * **repoll +10 %** — a third, after two new articles were added to every feed;
-* **tag all** — retagging every stored article.
+* **tag all** — retagging every stored article;
+* **digest** — ``migwatch digest`` for the week (HTML, text, JSON, Atom), as a command;
+* **export** — ``migwatch export`` of every stored article to a JSON Lines file.
+
+Peak RSS is that of the step alone: the bench's own high-water mark is reset before an
+in-process step (``/proc/self/clear_refs``), and the processes a step starts are sampled
+(``VmHWM`` of every descendant, the largest counted) while it runs.  The synthetic pages
+are dated within the week before the run, so the digest has a week's worth to rank.
 
 It ends with exactly two lines ``ratio collect/floor = X.XX`` and
 ``ratio repoll/collect = Y.YY`` and, with ``--write-doc``, writes ``docs/benchmarks.md``.
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -38,7 +46,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -71,17 +79,23 @@ NAV = "".join(f"<li><a href='/section/{n}.html'>Section {n}</a></li>" for n in r
 SIDEBAR = "".join(f"<li><a href='/topic/{n}.html'>Related topic number {n}</a></li>"
                   for n in range(25))
 FOOTER = "<p>" + "Copyright, terms of use, privacy policy, contact, about us. " * 12 + "</p>"
+TODAY = datetime.now(UTC).date()
 SCRIPT = "<script>window.dataLayer=window.dataLayer||[];" + "var x=1;" * 400 + "</script>"
 
 
-def _page(lang: str, title: str, day: int, f: int, a: int) -> str:
+def _day(a: int) -> str:
+    """Article ``a``'s date: within the week before the run, so the digest ranks them."""
+    return (TODAY - timedelta(days=1 + a % 6)).isoformat()
+
+
+def _page(lang: str, title: str, day: str, f: int, a: int) -> str:
     paragraphs = EN_PARAGRAPHS if lang == "en" else JA_PARAGRAPHS
     body = "".join(f"<p>{paragraphs[(f + a + k) % len(paragraphs)]} "
                    f"{paragraphs[(f * 7 + k) % len(paragraphs)]}</p>"
                    for k in range(8 + (f + a) % 5))
     return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
             f"<title>{title}</title><meta property='article:published_time' "
-            f"content='2026-11-{day:02d}T09:{a % 60:02d}:00+09:00'>{SCRIPT}</head><body>"
+            f"content='{day}T09:{a % 60:02d}:00+09:00'>{SCRIPT}</head><body>"
             f"<header><nav><ul>{NAV}</ul></nav></header><main><article><h1>{title}</h1>"
             f"{body}</article><aside><ul>{SIDEBAR}</ul></aside></main>"
             f"<footer>{FOOTER}</footer></body></html>")
@@ -101,17 +115,18 @@ def write_feed(root: Path, f: int, articles: range) -> None:
     entries = []
     for a in articles:
         title = _title(lang, f, a)
-        day = 1 + a % 28
+        day = _day(a)
+        rfc822 = datetime.fromisoformat(day).strftime("%d %b %Y")
         (folder / f"a{a}.html").write_text(_page(lang, title, day, f, a), encoding="utf-8")
         link = f"{{base}}/f{f}/a{a}.html"
         summary = (EN_PARAGRAPHS if lang == "en" else JA_PARAGRAPHS)[a % 6]
         if f % 4 < 2:
             entries.append(f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
-                           f"<pubDate>{day:02d} Nov 2026 09:{a % 60:02d}:00 +0900</pubDate>"
+                           f"<pubDate>{rfc822} 09:{a % 60:02d}:00 +0900</pubDate>"
                            f"<description>{summary}</description></item>")
         else:
             entries.append(f"<entry><title>{title}</title><link href='{link}'/><id>{link}</id>"
-                           f"<updated>2026-11-{day:02d}T09:{a % 60:02d}:00+09:00</updated>"
+                           f"<updated>{day}T09:{a % 60:02d}:00+09:00</updated>"
                            f"<summary>{summary}</summary></entry>")
     entries.reverse()  # newest first, as feeds are
     if f % 4 < 2:
@@ -121,7 +136,7 @@ def write_feed(root: Path, f: int, articles: range) -> None:
     else:
         text = ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
                 f"<title>Feed {f}</title><id>{{base}}/f{f}</id>"
-                "<updated>2026-11-28T00:00:00Z</updated>" + "".join(entries) + "</feed>")
+                f"<updated>{TODAY.isoformat()}T00:00:00Z</updated>" + "".join(entries) + "</feed>")
     (folder / "feed.xml").write_text(text, encoding="utf-8")
 
 
@@ -217,24 +232,90 @@ class Figures:
                 f"peak {self.peak_mib:5.0f} MiB  {self.note}")
 
 
-def _usage() -> tuple[float, float, float]:
+def _usage() -> tuple[float, float]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, kids.ru_maxrss / 1024)
+    return (me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime)
+
+
+def _hwm_kib(pid: int | str) -> int:
+    """A process's peak resident set (``VmHWM``), in KiB; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(root: int, skip: int) -> list[int]:
+    """Every live process under ``root`` (its parent links read from ``/proc``), except
+    ``skip`` (the web server, which is not the step's)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text(encoding="ascii", errors="replace")
+                parents[int(entry.name)] = int(text.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid != skip:
+                found.append(pid)
+                frontier.append(pid)
+    return found
+
+
+class PeakSampler(threading.Thread):
+    """The largest ``VmHWM`` among the bench's descendants while a step runs."""
+
+    def __init__(self, skip: int) -> None:
+        super().__init__(daemon=True)
+        self.skip, self.peak_kib, self.done = skip, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            for pid in _descendants(os.getpid(), self.skip):
+                self.peak_kib = max(self.peak_kib, _hwm_kib(pid))
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MiB."""
+        self.done.set()
+        self.join()
+        return self.peak_kib / 1024
+
+
+def _reset_own_peak() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")  # resets VmHWM to the current RSS (Linux 4.0+)
+    except OSError:
+        pass
 
 
 @contextmanager
 def measured(figures: Figures, web: Web, *, in_process: bool) -> Iterator[None]:
-    """Fill ``figures`` with the block's wall, CPU (ours or the children's), requests."""
+    """Fill ``figures`` with the block's wall, CPU (ours or the children's), requests,
+    bytes served and peak RSS (ours, or the largest of the processes it started)."""
     web.stats()
-    own_before, kids_before, _ = _usage()
+    own_before, kids_before = _usage()
+    sampler = None
+    if in_process:  # no sampler thread: its CPU would be counted as the step's
+        _reset_own_peak()
+    else:
+        sampler = PeakSampler(skip=web.process.pid)
+        sampler.start()
     started = time.perf_counter()
     yield
     figures.wall = time.perf_counter() - started
-    own_after, kids_after, kids_peak = _usage()
+    own_after, kids_after = _usage()
     figures.cpu = (own_after - own_before) if in_process else (kids_after - kids_before)
-    figures.peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                        if in_process else kids_peak)
+    figures.peak_mib = _hwm_kib("self") / 1024 if sampler is None else sampler.stop()
     counted = web.stats()
     figures.requests, figures.bytes = counted["requests"], counted["bytes"]
 
@@ -312,11 +393,15 @@ def main() -> None:
             step("repoll +10 %", run_collect)
             step("tag all", lambda: f"{tag(app, retag_all=True).tagged} tagged", in_process=True)
             app.close()
+            command = [sys.executable, "-m", "migwatch", "--config", str(Path(tmp) / "config"),
+                       "--db", db_url]
+            step("digest", lambda: run_digest(command, Path(tmp) / "archive"))
+            step("export", lambda: run_export(command, Path(tmp) / "export.jsonl"))
         finally:
             web.close()
     collect_ratio = first.wall / base.wall
     repoll_ratio = repoll.wall / first.wall
-    load = " ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"CPU collect/floor = {first.cpu / base.cpu:.2f}; load average at the end {load}")
     if args.write_doc:
         write_doc(args, steps, collect_ratio, repoll_ratio, first.cpu / base.cpu, load)
@@ -324,12 +409,33 @@ def main() -> None:
     print(f"ratio repoll/collect = {repoll_ratio:.2f}")
 
 
+def run_digest(command: list[str], out: Path) -> str:
+    """``migwatch digest`` for the current week (the synthetic articles' week)."""
+    from zoneinfo import ZoneInfo
+
+    year, week, _ = datetime.now(ZoneInfo("Asia/Tokyo")).isocalendar()  # the default zone
+    result = subprocess.run([*command, "digest", "--week", f"{year}-W{week:02d}", "--json",
+                             "--out", str(out)], capture_output=True, text=True, check=True)
+    built = json.loads(result.stdout)
+    html = Path(built["files"]["html"])
+    return (f"{built['article_count']} articles, {built['event_count']} events, "
+            f"issue HTML {html.stat().st_size / 1024:.0f} KiB")
+
+
+def run_export(command: list[str], out: Path) -> str:
+    """``migwatch export`` of everything, to a file."""
+    subprocess.run([*command, "export", "--out", str(out)], capture_output=True, check=True)
+    with out.open("rb") as exported:
+        rows = sum(1 for _ in exported)
+    return f"{rows} articles, {out.stat().st_size / 1e6:.1f} MB written"
+
+
 def write_doc(args: argparse.Namespace, steps: list[Figures], collect_ratio: float,
               repoll_ratio: float, cpu_ratio: float, load: str) -> None:
     """``docs/benchmarks.md``: the machine, the libraries, the figures."""
     libraries = ", ".join(f"{name} {version(name)}" for name in (
         "scrapy", "twisted", "sqlalchemy", "feedparser", "trafilatura"))
-    cores = len(__import__("os").sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
     rows = "\n".join(
         f"| {s.label} | {s.wall:.1f} | {s.cpu:.1f} | {s.requests} | {s.bytes / 1e6:.1f} | "
         f"{s.peak_mib:.0f} | {s.note} |" for s in steps)
@@ -345,8 +451,9 @@ Python {platform.python_version()}; {libraries}.
 
 The **floor** is the least work a collection needs, measured in the same run on the same
 web: every feed and page fetched with 16 threads, feedparser on the feeds, trafilatura
-(with metadata) on the pages.  CPU is that of the measured process (the floor) or of the
-crawl child and its extraction workers (the collections); peak RSS likewise.
+(with metadata) on the pages.  CPU is that of the measured process (the floor, tagging)
+or of the processes a step starts (the crawl child and its extraction workers, the
+`digest` and `export` commands); peak RSS is that step's alone: the largest process.
 
 | step | wall s | CPU s | requests | MB served | peak RSS MiB | result |
 |---|---|---|---|---|---|---|

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import zoneinfo
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from functools import cache
 from typing import Annotated, Literal
 
@@ -402,6 +402,40 @@ class SourceConfig(_Model):
     listing: ListingSelectors | None = None
     categories: list[str] = Field(default_factory=list, description="Free labels (OPML).")
     note: str | None = Field(None, description="Anything worth remembering about the source.")
+    timezone: str | None = Field(
+        None, description="IANA time zone of the source's dates (default: the configured one)."
+    )
+    outlet: str | None = Field(
+        None, min_length=1, max_length=300,
+        description="Outlet name: sources with the same one count as one outlet in the digest.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as Asia/Tokyo or Europe/Paris"
+            ) from exc
+        return value
+
+    @field_validator("outlet")
+    @classmethod
+    def _check_outlet(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("must be a name, e.g. 'NHK'; leave it out to use the site's domain")
+        return value
+
+    def tz_or(self, default: tzinfo) -> tzinfo:
+        """The source's time zone, or ``default`` (the configured one) when it has none."""
+        return zoneinfo.ZoneInfo(self.timezone) if self.timezone else default
 
     @field_validator("url")
     @classmethod

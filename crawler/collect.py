@@ -108,6 +108,7 @@ def spec_of(source: SourceConfig) -> db_store.SourceSpec:
     return db_store.SourceSpec(
         key=source.key, name=source.name, kind=source.kind, url=source.url,
         language=source.language, weight=source.weight, enabled=source.enabled,
+        timezone=source.timezone, outlet=source.outlet,
     )
 
 

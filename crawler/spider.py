@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import scrapy
@@ -201,6 +201,10 @@ class CollectSpider(scrapy.Spider):
                   "handle_httpstatus_list": HANDLED_STATUSES},
         )
 
+    def _tz(self, config: SourceConfig) -> tzinfo:
+        """The zone a day-only date of this source is read in (its own, else the configured)."""
+        return config.tz_or(self.tz)
+
     def _answered(self, meta: dict[str, Any]) -> SourcePass:
         """The pass a request belongs to, with that request no longer pending."""
         source_pass = self.passes[meta["source_key"]]
@@ -275,8 +279,9 @@ class CollectSpider(scrapy.Spider):
             source_pass.content_hash = digest
         content_type = _header(response, b"Content-Type")
         if config.kind == "feed":
-            feed = parse_feed(body, url=response.url, content_type=content_type, tz=self.tz,
-                              now=self.now(), known=lambda ids: self.known(config.key, ids),
+            feed = parse_feed(body, url=response.url, content_type=content_type,
+                              tz=self._tz(config), now=self.now(),
+                              known=lambda ids: self.known(config.key, ids),
                               max_items=self.app_settings.crawler.max_feed_items)
             source_pass.ttl_seconds = feed.ttl_seconds
             if feed.entries_left:  # keep no validators, so the next pass reads the rest
@@ -289,8 +294,8 @@ class CollectSpider(scrapy.Spider):
         elif config.kind == "listing":
             assert config.listing is not None
             html = decode_document(body, content_type).text
-            page = parse_listing(html, url=response.url, selectors=config.listing, tz=self.tz,
-                                 now=self.now())
+            page = parse_listing(html, url=response.url, selectors=config.listing,
+                                 tz=self._tz(config), now=self.now())
             candidates = [
                 _candidate(i.link, None, i.title, "", i.published_at, None, config.language)
                 for i in page.items
@@ -300,7 +305,7 @@ class CollectSpider(scrapy.Spider):
                     and len(source_pass.visited) < config.listing.max_pages):
                 yield self._source_request(source_pass, next_url, first=False)
         else:
-            sitemap = parse_sitemap(body, url=response.url, tz=self.tz, now=self.now())
+            sitemap = parse_sitemap(body, url=response.url, tz=self._tz(config), now=self.now())
             for child in sitemap.child_sitemaps[:MAX_CHILD_SITEMAPS]:
                 if child not in source_pass.visited:
                     yield self._source_request(source_pass, child, first=False)
@@ -339,7 +344,8 @@ class CollectSpider(scrapy.Spider):
             try:
                 extracted = await self.extractor.extract(
                     response.body, response.url, content_type=_header(response, b"Content-Type"),
-                    tz=self.tz, now=self.now(),
+                    tz=self._tz(self.passes[response.meta["source_key"]].plan.config),
+                    now=self.now(),
                 )
             except ExtractError as exc:
                 error = str(exc)

@@ -37,6 +37,7 @@ class SightingRow:
     title: str | None
     seen_at: datetime
     source_url: str = ""
+    source_outlet: str | None = None  # the outlet configured in sources.yaml, if any
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def load_candidates(
                 Article.id, Article.title, Article.summary, Article.url, Article.canonical_url,
                 Article.language, Article.published_at, Article.first_seen_at,
                 Source.key, Source.name, Source.weight, Source.url.label("source_url"),
+                Source.outlet.label("source_outlet"),
             )
             .join(Source, Source.id == Article.source_id)
             .where(window)
@@ -106,7 +108,7 @@ def load_candidates(
         for seen in session.execute(
             select(
                 Sighting.article_id, Source.key, Source.name, Source.weight,
-                Sighting.url, Sighting.title, Sighting.seen_at, Source.url,
+                Sighting.url, Sighting.title, Sighting.seen_at, Source.url, Source.outlet,
             )
             .join(Source, Source.id == Sighting.source_id)
             .where(Sighting.article_id.in_(ids))
@@ -125,7 +127,7 @@ def load_candidates(
         seen_in = sightings.get(row.id) or [
             # the first source is normally a sighting too; tolerate a crawler that skipped it
             SightingRow(row.key, row.name, row.weight, row.url, row.title, row.first_seen_at,
-                        row.source_url)
+                        row.source_url, row.source_outlet)
         ]
         result.append(
             CandidateArticle(

@@ -46,6 +46,8 @@ class Source(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: configured one
+    outlet: Mapped[str | None] = mapped_column(String(300))  # None: the registrable domain
     # conditional-request state (RFC 9110 §13.1): saved only once a pass over the source ends
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)

@@ -36,6 +36,8 @@ class SourceSpec:
     language: str | None
     weight: float
     enabled: bool
+    timezone: str | None = None
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,8 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
             row = Source(
                 key=spec.key, name=spec.name, kind=spec.kind, url=spec.url,
                 language=spec.language, weight=spec.weight, enabled=spec.enabled,
-                created_at=utc_naive(now), state="active", failure_score=0.0,
-                consecutive_failures=0,
+                timezone=spec.timezone, outlet=spec.outlet, created_at=utc_naive(now),
+                state="active", failure_score=0.0, consecutive_failures=0,
             )
             session.add(row)
             existing[spec.key] = row
@@ -132,8 +134,16 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
             row.etag = row.last_modified = row.content_hash = None
         row.name, row.kind, row.url = spec.name, spec.kind, spec.url
         row.language, row.weight, row.enabled = spec.language, spec.weight, spec.enabled
+        row.timezone, row.outlet = spec.timezone, spec.outlet
     session.flush()
     return {key: row.id for key, row in existing.items()}
+
+
+def source_time_zones(session: Session) -> dict[str, str]:
+    """Source key → its own IANA time zone, for the sources that have one."""
+    return {key: zone for key, zone in session.execute(
+        select(Source.key, Source.timezone).where(Source.timezone.is_not(None))
+    ).all() if zone}
 
 
 def source_states(session: Session, keys: Iterable[str]) -> dict[str, SourceState]:

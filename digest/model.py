@@ -56,7 +56,7 @@ class ThemeInfo:
 class Outlet:
     """A site that reported an event, however many of its feeds brought the story."""
 
-    key: str  # registrable domain, or the source key when the address has none
+    key: str  # "outlet:<configured name>", registrable domain, or the source key
     name: str
     url: str | None
     weight: float
@@ -98,15 +98,15 @@ class StoryCluster:
 
     @cached_property
     def outlets(self) -> tuple[Outlet, ...]:
-        """One entry per outlet (registrable domain), earliest first."""
+        """One entry per outlet (configured name, else registrable domain), earliest first."""
         grouped: dict[str, list[SightingRow]] = {}
         for sighting in self.sightings:
-            key = outlet_key(sighting.source_url, sighting.source_key)
+            key = outlet_key(sighting.source_url, sighting.source_key, sighting.source_outlet)
             grouped.setdefault(key, []).append(sighting)
         return tuple(
             Outlet(
                 key=key,
-                name=rows[0].source_name,
+                name=rows[0].source_outlet or rows[0].source_name,
                 url=rows[0].url,
                 weight=max(row.source_weight for row in rows),
                 seen_at=rows[0].seen_at,

@@ -1,7 +1,9 @@
 """Outlets: the site behind a source, so one outlet reached through two feeds counts once.
 
-Contract: ``outlet_key(source_url, source_key)`` is the registrable domain of the
-source's address (``www3.nhk.or.jp`` and ``news.web.nhk`` are two outlets,
+Contract: ``outlet_key(source_url, source_key, outlet)`` is the outlet configured on the
+source (``outlet:`` in ``sources.yaml``; sources naming the same outlet, compared without
+regard to case and spacing, are one outlet, whatever their domains), else the registrable
+domain of the source's address (``www3.nhk.or.jp`` and ``news.web.nhk`` are two outlets,
 ``feeds.example-news.co.jp`` and ``www.example-news.co.jp`` one), read with the public
 suffix list that tldextract ships (no download: ``suffix_list_urls=()``).  The
 documentation domains of RFC 2606 (``example.com``, ``.org``, ``.net``) count as
@@ -31,8 +33,12 @@ def _extractor() -> TLDExtract:
 
 
 @cache
-def outlet_key(source_url: str | None, source_key: str) -> str:
-    """The registrable domain of ``source_url``, or ``source_key`` when it has none."""
+def outlet_key(source_url: str | None, source_key: str, outlet: str | None = None) -> str:
+    """The configured ``outlet`` name, else the registrable domain of ``source_url``, else
+    ``source_key``."""
+    if outlet and outlet.strip():
+        # A prefix no domain or key can have, so a name never merges with a domain.
+        return "outlet:" + " ".join(outlet.casefold().split())
     if not source_url:
         return source_key
     parts = _extractor()(source_url)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+import zoneinfo
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, date, datetime, tzinfo
 
 import click
@@ -17,6 +20,7 @@ from config.themes import load_themes, themes_path
 from db.instance import LeaseInfo, read_lease
 from db.ledger import GIVEN_UP, IssueDeliveries, recent_deliveries
 from db.queries import ExportRow, RunInfo, SourceHealth, export_articles, last_runs, source_health
+from db.store import source_time_zones
 from digest.deliver import resend_hint
 from migwatch.cli import cli, console, tr
 from migwatch.commands.sources import iso, state_word
@@ -186,6 +190,19 @@ def _row_dict(row: ExportRow) -> dict[str, object]:
     }
 
 
+def _in_source_zones(rows: Iterable[ExportRow], zones: dict[str, str],
+                     default: tzinfo) -> Iterator[ExportRow]:
+    """Each row's times in its source's zone (else ``default``), with the offset: a day-only
+    date then reads as that day (``2018-06-18T00:00:00+09:00``), not the UTC day before."""
+    resolved = {key: zoneinfo.ZoneInfo(name) for key, name in zones.items()}
+    for row in rows:
+        tz = resolved.get(row.source_key, default)
+        yield replace(
+            row, first_seen_at=row.first_seen_at.astimezone(tz),
+            published_at=row.published_at.astimezone(tz) if row.published_at else None,
+        )
+
+
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True)
@@ -205,7 +222,8 @@ def export(app: AppContext, fmt: str, since: str | None, out_path: str | None,
         stream = (stack.enter_context(open(out_path, "w", encoding="utf-8", newline=""))
                   if out_path else sys.stdout)
         session = stack.enter_context(app.sessions())
-        rows = export_articles(session, since_at)
+        rows = _in_source_zones(export_articles(session, since_at), source_time_zones(session),
+                                app.settings.tz)
         if fmt == "jsonl":
             for row in rows:
                 stream.write(json.dumps(_row_dict(row), ensure_ascii=False) + "\n")

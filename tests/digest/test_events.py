@@ -75,3 +75,33 @@ def test_the_highlights_and_each_theme_name_an_event_once(
                              if e in t["events"]}
     assert "integration" not in document["quiet_themes"]
     assert document["quiet_themes"][:2] == ["iom", "trafficking"]
+
+
+def test_sources_naming_one_outlet_count_once_under_that_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from db.store import SourceSpec, sync_sources
+    from tests.digest.fixtures.events import SOURCES
+
+    with session_factory(engine)() as session:
+        events = seed_events(session)
+        # Two English sites of one publisher, configured as one outlet (case as people
+        # type it); the rest keep their domains.
+        outlets = {"pacific-wire": "Pacific Harbor Media", "harbor-post": "pacific harbor media"}
+        sync_sources(session, [
+            SourceSpec(key, name, "feed", url, lang, 1.0, True, outlet=outlets.get(key))
+            for key, name, url, lang in SOURCES
+        ], datetime(2026, 11, 20, tzinfo=UTC))
+        session.commit()
+    built = build(engine, tmp_path, language="en")
+    assert built.json_path is not None
+    document = json.loads(built.json_path.read_text(encoding="utf-8"))
+    forum = _event_of(document, events["forum"][0])
+    assert len(forum["outlets"]) == 3
+    media = next(o for o in forum["outlets"] if o["key"] == "outlet:pacific harbor media")
+    assert media["name"] == "Pacific Harbor Media"  # as the earliest of its sources says
+    assert sorted(media["sources"]) == ["harbor-post", "pacific-wire"]
+    gfmd = _event_of(document, events["gfmd"][0])
+    assert [o["name"] for o in gfmd["outlets"]] == ["Pacific Harbor Media"]

@@ -126,7 +126,7 @@ def test_export_jsonl_has_one_row_per_article_with_all_sightings(
     a2 = next(r for r in rows if r["canonical_url"].endswith("/en/a2.html"))
     assert sorted(a2["sightings"]) == ["news-sitemap", "wire-en"]
     assert a2["title"] and a2["text"] and a2["language"] == "en"
-    assert a2["published_at"].startswith("2026-11-25T10:30")
+    assert a2["published_at"] == "2026-11-25T19:30:00+09:00"  # 10:30 UTC, in the zone
     assert set(rows[0]) >= {"canonical_url", "title", "text", "language", "published_at",
                             "first_seen_at", "source_key", "sightings"}
 

@@ -176,3 +176,26 @@ def test_extract_with_a_broken_config_file_is_a_config_error(
     code = run(["--config", str(config), "extract", str(PAGES / "en_news_jsonld.html")])
     assert code == 2
     assert "allow_privat" in capsys.readouterr().err
+
+
+def test_extract_reads_a_day_only_date_in_the_named_sources_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_dir(tmp_path, "timezone: Asia/Tokyo\n")
+    (config / "sources.yaml").write_text(
+        "sources:\n"
+        "  - {key: paris-desk, name: Paris desk, kind: feed, url: 'https://paris.example/rss',"
+        " timezone: Europe/Paris}\n",
+        encoding="utf-8",
+    )
+    page = str(PAGES / "ja_reiwa_only.html")
+    code = run(["--config", str(config), "extract", page, "--json", "--source", "paris-desk"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["published_at"] == "2025-03-23T00:00:00+01:00"  # that day in Paris
+    code = run(["--config", str(config), "extract", page, "--json", "--source", "nope"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --source nope: no such source in sources.yaml; "
+        "`migwatch sources list` shows the keys"
+    )
