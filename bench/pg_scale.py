@@ -314,20 +314,28 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the database for a look")
     parser.add_argument("--profile", action="store_true",
                         help="print where one digest build spends its time")
+    parser.add_argument("--database", help="measure a database an earlier --keep run filled "
+                        "(not loaded again, not dropped)")
+    parser.add_argument("--digest-only", action="store_true",
+                        help="time the digest only (no export, status or plans)")
     args = parser.parse_args()
-    name = f"mwscale_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = args.database or f"mwscale_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    keep = args.keep or bool(args.database)
     admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.database:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = pg_url(args.admin_url, name)
     engine = create_db_engine(db_url)
     workdir = tempfile.TemporaryDirectory()
     try:
-        migrate(engine)
-        timings = populate(engine, args.articles, args.sources)
+        if not args.database:
+            migrate(engine)
+            timings = populate(engine, args.articles, args.sources)
+            print("load: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
         counts = table_counts(engine)
-        print(f"database {name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        print("load: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+        print(f"database {name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+              flush=True)
         with engine.connect() as conn:
             size = conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
         print(f"size on disk: {size}")
@@ -350,7 +358,9 @@ def main() -> None:
             profile.enable()
             time_digest(engine, Path(workdir.name) / "archive", runs=1)
             profile.disable()
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        if args.digest_only:
+            return
 
         empty_s, empty_kib = migwatch(db_url, config, "export", "--since", "2030-01-01")
         month_s, month_kib = migwatch(db_url, config, "export", "--since", "2026-10-30")
@@ -393,7 +403,7 @@ def main() -> None:
     finally:
         workdir.cleanup()
         engine.dispose()
-        if not args.keep:
+        if not keep:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             print(f"\ndropped {name}")
