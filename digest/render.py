@@ -182,8 +182,10 @@ def _entry(
 ) -> Entry:
     story = item.story
     lead = story.lead_for(lang)
+    # only the outlets an entry names; the rest are counted
     outlets = tuple(
-        Link(plain_text(o.name) or o.key, safe_url(o.url or lead.url)) for o in story.outlets
+        Link(plain_text(o.name) or o.key, safe_url(o.url or lead.url))
+        for o in story.outlets[:MAX_OUTLET_NAMES]
     )
     moment = min(
         (a.published_at or a.first_seen_at for a in story.articles), default=lead.first_seen_at
@@ -204,8 +206,8 @@ def _entry(
     return Entry(
         anchor=story.key,
         title=event_title(story, lang),
-        outlets=outlets[:MAX_OUTLET_NAMES],
-        more_outlets=max(0, len(outlets) - MAX_OUTLET_NAMES),
+        outlets=outlets,
+        more_outlets=max(0, len(story.outlets) - MAX_OUTLET_NAMES),
         reach=reach_text(story, lang),
         date=format_short_date(_local(moment, tz), lang),
         snippet=shorten(summary, SNIPPET_CHARS.get(summary_lang, 200)),
