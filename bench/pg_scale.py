@@ -48,10 +48,13 @@ from config.schema import Settings
 from db import create_db_engine, migrate, session_factory
 from db.digests import count_articles, count_by_theme, load_candidates
 from db.queries import source_health
-from digest.build import build_digest
+from digest.build import build_digest, collector_paused, gazetteer_for
 from digest.cluster import cluster_stories
+from digest.document import issue_document
 from digest.model import ThemeInfo
 from digest.periods import iso_week_bounds, previous_week
+from digest.rank import rank_digest
+from digest.render import render_digest
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 09:30 in Tokyo
 SPAN = timedelta(days=730)
@@ -217,25 +220,40 @@ def time_digest(engine: Engine, archive: Path, runs: int = 3) -> tuple[list[floa
 
 
 def digest_breakdown(engine: Engine) -> dict[str, float]:
-    """Seconds of each step of the week's digest: the queries, clustering."""
+    """Seconds of each stage of the week's digest, as ``build_digest`` runs them (collector
+    paused): the queries, clustering, ranking, rendering, the archive document."""
     settings = Settings.model_validate({})
     start, end = iso_week_bounds(WEEK, settings.tz)
     before_start, before_end = iso_week_bounds(previous_week(WEEK, settings.tz), settings.tz)
     steps: dict[str, float] = {}
-    with session_factory(engine)() as session:
+    with collector_paused(), session_factory(engine)() as session:
         began = time.perf_counter()
         candidates = load_candidates(session, start, end)
         steps["load_candidates"] = time.perf_counter() - began
         began = time.perf_counter()
-        count_by_theme(session, before_start, before_end)
-        count_articles(session, before_start, before_end)
+        previous = count_by_theme(session, before_start, before_end)
+        previous_total = count_articles(session, before_start, before_end)
         steps["last week's counts"] = time.perf_counter() - began
         began = time.perf_counter()
-        source_health(session, with_counts=False)
+        health = source_health(session, with_counts=False)
         steps["source_health"] = time.perf_counter() - began
-    began = time.perf_counter()
-    cluster_stories(candidates)
-    steps["cluster_stories"] = time.perf_counter() - began
+        began = time.perf_counter()
+        stories = cluster_stories(candidates, gazetteer_for(THEMES))
+        steps["cluster_stories"] = time.perf_counter() - began
+        began = time.perf_counter()
+        ranked = rank_digest(
+            stories, THEMES, period=WEEK, language="ja", start=start, end=end, now=NOW,
+            max_per_theme=settings.digest.max_per_theme, previous_counts=previous,
+            previous_article_count=previous_total, health=health,
+            silent_after=settings.digest.silent_after)
+        steps["rank"] = time.perf_counter() - began
+        began = time.perf_counter()
+        rendered = render_digest(ranked, settings.digest, tz=settings.tz, now=NOW)
+        steps["render"] = time.perf_counter() - began
+        began = time.perf_counter()
+        issue_document(ranked, subject=rendered.subject, preheader=rendered.preheader,
+                       built_at=NOW, tz=settings.tz, url=None)
+        steps["document"] = time.perf_counter() - began
     return steps
 
 

@@ -71,7 +71,7 @@ def gazetteer_for(themes: Sequence[ThemeInfo]) -> Gazetteer:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Hold off Python's cyclic garbage collector while one issue is built.
 
     A week's build makes hundreds of thousands of small objects (rows, tags, entries,
@@ -146,7 +146,7 @@ def build_digest(
     started = time.perf_counter()
     with builder_lock(
         sessions, f"digest-build:{period}:{language}", holder=this_process(), now=now
-    ), _collector_paused():
+    ), collector_paused():
         ranked = rank_week(
             sessions, settings, themes, period=period, language=language, now=now
         )
