@@ -19,7 +19,9 @@ Then it prints, each against a floor measured in the same run:
 * ``migwatch status`` time against ``migwatch --version``;
 * ``EXPLAIN ANALYZE`` of the queries the indexes are for.
 
-The database is dropped at the end unless ``--keep`` is given.
+The database is dropped at the end unless ``--keep`` is given; ``--database NAME`` measures
+one a ``--keep`` run filled (neither loaded again nor dropped), ``--digest-only`` times the
+digest alone and ``--profile`` adds where one build spends its time.
 """
 
 from __future__ import annotations
