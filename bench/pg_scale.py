@@ -19,7 +19,9 @@ Then it prints, each against a floor measured in the same run:
 * ``migwatch status`` time against ``migwatch --version``;
 * ``EXPLAIN ANALYZE`` of the queries the indexes are for.
 
-The database is dropped at the end unless ``--keep`` is given.
+The database is dropped at the end unless ``--keep`` is given; ``--database NAME`` measures
+one a ``--keep`` run filled (neither loaded again nor dropped), ``--digest-only`` times the
+digest alone and ``--profile`` adds where one build spends its time.
 """
 
 from __future__ import annotations
@@ -48,10 +50,13 @@ from config.schema import Settings
 from db import create_db_engine, migrate, session_factory
 from db.digests import count_articles, count_by_theme, load_candidates
 from db.queries import source_health
-from digest.build import build_digest
+from digest.build import build_digest, collector_paused, gazetteer_for
 from digest.cluster import cluster_stories
+from digest.document import issue_document
 from digest.model import ThemeInfo
 from digest.periods import iso_week_bounds, previous_week
+from digest.rank import rank_digest
+from digest.render import render_digest
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 09:30 in Tokyo
 SPAN = timedelta(days=730)
@@ -217,25 +222,40 @@ def time_digest(engine: Engine, archive: Path, runs: int = 3) -> tuple[list[floa
 
 
 def digest_breakdown(engine: Engine) -> dict[str, float]:
-    """Seconds of each step of the week's digest: the queries, clustering."""
+    """Seconds of each stage of the week's digest, as ``build_digest`` runs them (collector
+    paused): the queries, clustering, ranking, rendering, the archive document."""
     settings = Settings.model_validate({})
     start, end = iso_week_bounds(WEEK, settings.tz)
     before_start, before_end = iso_week_bounds(previous_week(WEEK, settings.tz), settings.tz)
     steps: dict[str, float] = {}
-    with session_factory(engine)() as session:
+    with collector_paused(), session_factory(engine)() as session:
         began = time.perf_counter()
         candidates = load_candidates(session, start, end)
         steps["load_candidates"] = time.perf_counter() - began
         began = time.perf_counter()
-        count_by_theme(session, before_start, before_end)
-        count_articles(session, before_start, before_end)
+        previous = count_by_theme(session, before_start, before_end)
+        previous_total = count_articles(session, before_start, before_end)
         steps["last week's counts"] = time.perf_counter() - began
         began = time.perf_counter()
-        source_health(session, with_counts=False)
+        health = source_health(session, with_counts=False)
         steps["source_health"] = time.perf_counter() - began
-    began = time.perf_counter()
-    cluster_stories(candidates)
-    steps["cluster_stories"] = time.perf_counter() - began
+        began = time.perf_counter()
+        stories = cluster_stories(candidates, gazetteer_for(THEMES))
+        steps["cluster_stories"] = time.perf_counter() - began
+        began = time.perf_counter()
+        ranked = rank_digest(
+            stories, THEMES, period=WEEK, language="ja", start=start, end=end, now=NOW,
+            max_per_theme=settings.digest.max_per_theme, previous_counts=previous,
+            previous_article_count=previous_total, health=health,
+            silent_after=settings.digest.silent_after)
+        steps["rank"] = time.perf_counter() - began
+        began = time.perf_counter()
+        rendered = render_digest(ranked, settings.digest, tz=settings.tz, now=NOW)
+        steps["render"] = time.perf_counter() - began
+        began = time.perf_counter()
+        issue_document(ranked, subject=rendered.subject, preheader=rendered.preheader,
+                       built_at=NOW, tz=settings.tz, url=None)
+        steps["document"] = time.perf_counter() - began
     return steps
 
 
@@ -314,20 +334,28 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the database for a look")
     parser.add_argument("--profile", action="store_true",
                         help="print where one digest build spends its time")
+    parser.add_argument("--database", help="measure a database an earlier --keep run filled "
+                        "(not loaded again, not dropped)")
+    parser.add_argument("--digest-only", action="store_true",
+                        help="time the digest only (no export, status or plans)")
     args = parser.parse_args()
-    name = f"mwscale_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = args.database or f"mwscale_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    keep = args.keep or bool(args.database)
     admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if not args.database:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = pg_url(args.admin_url, name)
     engine = create_db_engine(db_url)
     workdir = tempfile.TemporaryDirectory()
     try:
-        migrate(engine)
-        timings = populate(engine, args.articles, args.sources)
+        if not args.database:
+            migrate(engine)
+            timings = populate(engine, args.articles, args.sources)
+            print("load: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
         counts = table_counts(engine)
-        print(f"database {name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        print("load: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+        print(f"database {name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+              flush=True)
         with engine.connect() as conn:
             size = conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
         print(f"size on disk: {size}")
@@ -350,7 +378,9 @@ def main() -> None:
             profile.enable()
             time_digest(engine, Path(workdir.name) / "archive", runs=1)
             profile.disable()
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        if args.digest_only:
+            return
 
         empty_s, empty_kib = migwatch(db_url, config, "export", "--since", "2030-01-01")
         month_s, month_kib = migwatch(db_url, config, "export", "--since", "2026-10-30")
@@ -393,7 +423,7 @@ def main() -> None:
     finally:
         workdir.cleanup()
         engine.dispose()
-        if not args.keep:
+        if not keep:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             print(f"\ndropped {name}")

@@ -203,21 +203,33 @@ def _candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarra
     """Pairs of rows that agree on every value of at least one band, as a (k, 2) array.
 
     The banding of datasketch's MinHashLSH, done on the whole signature matrix at once:
-    one ``np.unique`` per band instead of a Python call per article and band.
+    one ``np.unique`` per band and the pairs of its buckets in a few array passes, no
+    Python call per article, band or pair.
     """
-    found: set[tuple[int, int]] = set()
+    found: list[np.ndarray] = []
+    count = len(signatures)
     width = signatures.dtype.itemsize * rows
     for band in range(bands):
         block = np.ascontiguousarray(signatures[:, band * rows : (band + 1) * rows])
         keys = block.view(np.dtype((np.void, width))).ravel()
         _, bucket_of, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        bucket_of = bucket_of.ravel()
         shared = np.flatnonzero(sizes[bucket_of] > 1)
-        buckets: dict[int, list[int]] = {}
-        for position in shared.tolist():
-            buckets.setdefault(int(bucket_of[position]), []).append(position)
-        for members in buckets.values():
-            found.update(itertools.combinations(members, 2))
-    return np.array(sorted(found), dtype=np.intp).reshape(-1, 2)
+        if not len(shared):
+            continue
+        # the rows of each shared bucket side by side, in row order; the pairs of a bucket
+        # are its rows taken ``step`` apart, for every step up to the bucket's size
+        order = shared[np.argsort(bucket_of[shared], kind="stable")]
+        buckets = bucket_of[order]
+        for step in range(1, int(sizes.max())):
+            same = buckets[:-step] == buckets[step:]
+            if not same.any():
+                break
+            found.append(order[:-step][same] * count + order[step:][same])
+    if not found:
+        return np.empty((0, 2), dtype=np.intp)
+    codes = np.unique(np.concatenate(found))
+    return np.stack([codes // count, codes % count], axis=1).astype(np.intp)
 
 
 def _link_similar(views: list[np.ndarray], threshold: float, groups: _Groups) -> None:

@@ -182,8 +182,10 @@ def _entry(
 ) -> Entry:
     story = item.story
     lead = story.lead_for(lang)
+    # only the outlets an entry names; the rest are counted
     outlets = tuple(
-        Link(plain_text(o.name) or o.key, safe_url(o.url or lead.url)) for o in story.outlets
+        Link(plain_text(o.name) or o.key, safe_url(o.url or lead.url))
+        for o in story.outlets[:MAX_OUTLET_NAMES]
     )
     moment = min(
         (a.published_at or a.first_seen_at for a in story.articles), default=lead.first_seen_at
@@ -204,8 +206,8 @@ def _entry(
     return Entry(
         anchor=story.key,
         title=event_title(story, lang),
-        outlets=outlets[:MAX_OUTLET_NAMES],
-        more_outlets=max(0, len(outlets) - MAX_OUTLET_NAMES),
+        outlets=outlets,
+        more_outlets=max(0, len(story.outlets) - MAX_OUTLET_NAMES),
         reach=reach_text(story, lang),
         date=format_short_date(_local(moment, tz), lang),
         snippet=shorten(summary, SNIPPET_CHARS.get(summary_lang, 200)),
@@ -215,12 +217,29 @@ def _entry(
     )
 
 
+class _Entries:
+    """The entries of one issue, each made once: the archive page and every mail size
+    tried under the budget show the same events (keyed by the ranked item's identity;
+    the issue holds every item for as long as it renders)."""
+
+    def __init__(self, labels: dict[str, str], lang: str, tz: tzinfo) -> None:
+        self.labels, self.lang, self.tz = labels, lang, tz
+        self.made: dict[tuple[int, bool], Entry] = {}
+
+    def __call__(self, item: RankedStory, *, compact: bool = False) -> Entry:
+        key = (id(item), compact)
+        entry = self.made.get(key)
+        if entry is None:
+            entry = self.made[key] = _entry(item, self.labels, self.lang, self.tz,
+                                            compact=compact)
+        return entry
+
+
 def _section(
     section: ThemeSection,
-    labels: dict[str, str],
+    entry: _Entries,
     ranked: RankedDigest,
     settings: DigestSettings,
-    tz: tzinfo,
     cap: int,
     is_archive: bool,
 ) -> SectionView:
@@ -232,13 +251,12 @@ def _section(
         anchor=f"theme-{theme_id}",
         theme_id=theme_id,
         label=section.theme.label_for(lang),
-        entries=tuple(_entry(item, labels, lang, tz) for item in shown),
-        more=tuple(_entry(item, labels, lang, tz, compact=True) for item in rest)
-        if is_archive else (),
+        entries=tuple(entry(item) for item in shown),
+        more=tuple(entry(item, compact=True) for item in rest) if is_archive else (),
         more_count=len(rest),
         more_label=gettext(lang, "+{count} more", count=len(rest)),
         more_href=issue_url(settings.base_url, ranked.period, lang, f"#more-{theme_id}"),
-        mentions=tuple(_entry(item, labels, lang, tz) for item in section.mentions),
+        mentions=tuple(entry(item) for item in section.mentions),
     )
 
 
@@ -346,10 +364,9 @@ def render_preheader(ranked: RankedDigest) -> str:
 
 def _context(
     ranked: RankedDigest, settings: DigestSettings, tz: tzinfo, now: datetime, cap: int,
-    *, is_archive: bool = False,
+    entry: _Entries, *, is_archive: bool = False,
 ) -> dict[str, Any]:
     lang = ranked.language
-    labels = {t.theme.id: t.theme.label_for(lang) for t in ranked.figures.themes}
     start = _local(ranked.start, tz)
     last_day = _local(ranked.end, tz) - timedelta(days=1)
     failing, silent = _health_rows(ranked.failing, ranked.silent, lang, tz)
@@ -367,14 +384,14 @@ def _context(
         "is_empty": ranked.is_empty,
         "as_of": f"{format_date(moment, lang)} {moment:%H:%M}",
         "figures": ranked.figures,
-        "highlights": tuple(_entry(item, labels, lang, tz) for item in ranked.highlights),
+        "highlights": tuple(entry(item) for item in ranked.highlights),
         "movers": tuple(
             f"{t.theme.label_for(lang)} {change_text(t.count, t.previous)}" for t in ranked.movers
         ),
         "quiet": tuple(theme.label_for(lang) for theme in ranked.quiet),
         "bars": _bars(ranked),
         "sections": tuple(
-            _section(s, labels, ranked, settings, tz, cap, is_archive) for s in ranked.sections
+            _section(s, entry, ranked, settings, cap, is_archive) for s in ranked.sections
         ),
         "failing": failing,
         "silent": silent,
@@ -391,12 +408,15 @@ def render_digest(
     env = environment()
     page = env.get_template("digest.html")
     cap = settings.max_per_theme
-    archive_html = page.render(_context(ranked, settings, tz, now, cap, is_archive=True))
-    context = _context(ranked, settings, tz, now, cap)
+    lang = ranked.language
+    labels = {t.theme.id: t.theme.label_for(lang) for t in ranked.figures.themes}
+    entry = _Entries(labels, lang, tz)
+    archive_html = page.render(_context(ranked, settings, tz, now, cap, entry, is_archive=True))
+    context = _context(ranked, settings, tz, now, cap, entry)
     html = page.render(context)
     while len(html.encode()) > MAIL_BUDGET_BYTES and cap > 1:
         cap = max(1, cap - max(1, cap // 4))
-        context = _context(ranked, settings, tz, now, cap)
+        context = _context(ranked, settings, tz, now, cap, entry)
         html = page.render(context)
     text = env.get_template("digest.txt").render(context)
     return RenderedDigest(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 import nh3
 
@@ -63,6 +64,7 @@ def one_line(value: str | None, max_chars: int = 300) -> str:
     return shorten(plain_text(value), max_chars)
 
 
+@lru_cache(maxsize=65_536)  # pure; a week's digest checks each link several times
 def safe_url(value: str | None) -> str | None:
     """``value`` if it is an absolute http(s) URL without surprises, else None."""
     if not value:
