@@ -47,6 +47,10 @@ LEAD_CHARS = 400  # "in the lead" for PostgreSQL's ranking
 # first: scoring tens of thousands of articles costs more than the 200 ms a search may
 # take, and says little (the words are common).
 COUNT_LIMIT = 1000
+# SQLite: a word of one or two characters is looked up as the trigrams starting with it
+# while there are at most this many (``UN``: a few dozen); past it, it is common enough
+# for LIKE to fill a page from the newest rows.
+EXPAND_LIMIT = 400
 PROBE_ROWS = 2500  # PostgreSQL: the newest ids tried first (see _newest_window)
 INDEX_ROWS = 6000  # PostgreSQL: expected matches the index may propose instead
 _SEARCH = table("articles_search", column("rowid"))
@@ -183,8 +187,18 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
     long_words = [w for w in words if len(w) >= TRIGRAM]
     short_words = [w for w in words if len(w) < TRIGRAM]
     is_sqlite = session.get_bind().dialect.name == "sqlite"
-    base = base.where(*(_word_matches(w, is_sqlite=is_sqlite) for w in short_words))
     if is_sqlite:
+        expanded: list[str] = []
+        for word in short_words:
+            terms = _trigrams_from(session, word)
+            if terms == []:  # in no stored text at all
+                base = base.where(literal(False))
+            elif terms is None or long_words:
+                # too common to list (LIKE fills a page from the newest rows), or the
+                # long words' matches are few enough to test, and they alone rank
+                base = base.where(_word_matches(word, is_sqlite=True))
+            else:
+                expanded.append("(" + " OR ".join(_fts_phrase([t]) for t in terms) + ")")
         if long_words:
             base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
                     .where(text("articles_search MATCH :phrase")
@@ -192,13 +206,30 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
             # ids grow with first sight: the FTS index hands them out newest first
             return (base, (text("bm25(articles_search, 3.0, 1.0)"), *newest),
                     (_SEARCH.c.rowid.desc(),))
+        if expanded:
+            base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
+                    .where(text("articles_search MATCH :phrase")
+                           .bindparams(phrase=" AND ".join(expanded))))
+            return base, (_title_rank(query.words).desc(), *newest), (_SEARCH.c.rowid.desc(),)
         return base, (_title_rank(query.words).desc(), *newest), newest
-    base = base.where(*(_word_matches(w, is_sqlite=False) for w in long_words))
+    base = base.where(*(_word_matches(w, is_sqlite=False) for w in short_words + long_words))
     lead = func.left(Article.text, LEAD_CHARS)
     rank = _title_rank(query.words) * 3 + sum(
         (case((lead.ilike(_like(w), escape="\\"), 1), else_=0) for w in query.words),
         start=literal(0))
     return base, (rank.desc(), *newest), newest
+
+
+def _trigrams_from(session: Session, word: str) -> list[str] | None:
+    """SQLite: the indexed trigrams that start with ``word`` (one or two characters), or
+    None past :data:`EXPAND_LIMIT`.  Migration ``0004_search_speed`` ends every indexed
+    column with a space, so each occurrence of the word starts one of these trigrams."""
+    start = word.lower()
+    terms = list(session.scalars(
+        text("SELECT term FROM articles_search_terms WHERE term >= :start AND term < :end "
+             "LIMIT :limit")
+        .bindparams(start=start, end=start + "\U0010ffff", limit=EXPAND_LIMIT + 1)))
+    return None if len(terms) > EXPAND_LIMIT else terms
 
 
 def _title_rank(words: Sequence[str]) -> ColumnElement[int]:
