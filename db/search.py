@@ -8,10 +8,13 @@ plain frozen dataclasses; ORM rows stay here.
 Search is substring search, so Japanese (no spaces between words) and English work alike.
 Every word of the query must be in the title or the text (``"…"`` keeps a phrase whole);
 past :data:`COUNT_LIMIT` matches the count stops ("1000+") and the list is newest first.
-SQLite answers from the FTS5 trigram table of migration ``0002_search`` ranked by BM25
-(title hits count three times); PostgreSQL from its pg_trgm GIN indexes, ranked by title
-hits, then hits in the lead.  Trigrams need three characters: a shorter word (``難民``,
-``UN``) is matched with LIKE, which reads every row but is still correct.
+SQLite answers from the FTS5 trigram table (migrations ``0002_search`` and
+``0004_search_speed``) ranked by BM25 (title hits count three times); a word of one or two
+characters (``難民``, ``UN``) is looked up as the indexed trigrams that start with it.
+PostgreSQL answers from one pg_trgm GIN index over the whole document (``0004``), ranked
+by title hits, then hits in the lead; there a word under three characters has no trigram
+and is matched with LIKE, which reads rows until the page is full (every row when the word
+is nowhere).
 """
 
 from __future__ import annotations
