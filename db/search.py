@@ -8,10 +8,13 @@ plain frozen dataclasses; ORM rows stay here.
 Search is substring search, so Japanese (no spaces between words) and English work alike.
 Every word of the query must be in the title or the text (``"…"`` keeps a phrase whole);
 past :data:`COUNT_LIMIT` matches the count stops ("1000+") and the list is newest first.
-SQLite answers from the FTS5 trigram table of migration ``0002_search`` ranked by BM25
-(title hits count three times); PostgreSQL from its pg_trgm GIN indexes, ranked by title
-hits, then hits in the lead.  Trigrams need three characters: a shorter word (``難民``,
-``UN``) is matched with LIKE, which reads every row but is still correct.
+SQLite answers from the FTS5 trigram table (migrations ``0002_search`` and
+``0004_search_speed``) ranked by BM25 (title hits count three times); a word of one or two
+characters (``難民``, ``UN``) is looked up as the indexed trigrams that start with it.
+PostgreSQL answers from one pg_trgm GIN index over the whole document (``0004``), ranked
+by title hits, then hits in the lead; there a word under three characters has no trigram
+and is matched with LIKE, which reads rows until the page is full (every row when the word
+is nowhere).
 """
 
 from __future__ import annotations
@@ -47,8 +50,10 @@ LEAD_CHARS = 400  # "in the lead" for PostgreSQL's ranking
 # first: scoring tens of thousands of articles costs more than the 200 ms a search may
 # take, and says little (the words are common).
 COUNT_LIMIT = 1000
-PROBE_ROWS = 2500  # PostgreSQL: the newest ids tried first (see _newest_window)
-INDEX_ROWS = 6000  # PostgreSQL: expected matches the index may propose instead
+# SQLite: a word of one or two characters is looked up as the trigrams starting with it
+# while there are at most this many (``UN``: a few dozen); past it, it is common enough
+# for LIKE to fill a page from the newest rows.
+EXPAND_LIMIT = 400
 _SEARCH = table("articles_search", column("rowid"))
 _SPACE = re.compile(r"\s+")
 
@@ -65,7 +70,8 @@ def search_words(query: str) -> tuple[str, ...]:
 
 
 SEARCH_TABLE = "articles_search"
-SEARCH_INDEXES = frozenset({"ix_articles_title_trgm", "ix_articles_body_trgm"})
+SEARCH_INDEXES = frozenset({"ix_articles_search_trgm",  # 0004_search_speed
+                            "ix_articles_title_trgm", "ix_articles_body_trgm"})  # 0002
 
 
 def is_schema_object(name: str | None, type_: str, parent_names: object = None) -> bool:
@@ -124,23 +130,23 @@ def _like(word: str) -> str:
     return f"%{escaped}%"
 
 
-def _fields(is_sqlite: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """The title and the body as searched: on PostgreSQL the expressions of the indexes of
-    0002_search (so the planner uses them), in the "C" collation (ASCII case folding)."""
-    body = Article.text.op("||")(literal(" ")).op("||")(Article.summary)
-    title: ColumnElement[Any] = Article.title.expression
-    if is_sqlite:
-        return title, body
-    return title.collate("C"), body.collate("C")
+def _document() -> ColumnElement[Any]:
+    """PostgreSQL: the title, a line break, the text and the feed summary, in the "C"
+    collation (ASCII case folding): the expression of 0004_search_speed's trigram index,
+    so that every word of a query is one condition on one index, which intersects them
+    before any row is read.  No query word holds a line break, so none spans title and text."""
+    return (Article.title.op("||")(literal("\n")).op("||")(Article.text)
+            .op("||")(literal(" ")).op("||")(Article.summary)).collate("C")
 
 
 def _word_matches(word: str, *, is_sqlite: bool) -> ColumnElement[bool]:
     pattern = _like(word)
-    title, body = _fields(is_sqlite)
-    if not is_sqlite and word.lower() != word.upper():  # ILIKE costs ~5x LIKE per row
-        return or_(title.ilike(pattern, escape="\\"), body.ilike(pattern, escape="\\"))
-    # SQLite's LIKE already ignores ASCII case; kana and kanji have none
-    return or_(title.like(pattern, escape="\\"), body.like(pattern, escape="\\"))
+    if is_sqlite:  # SQLite's LIKE already ignores ASCII case
+        body = Article.text.op("||")(literal(" ")).op("||")(Article.summary)
+        return or_(Article.title.like(pattern, escape="\\"), body.like(pattern, escape="\\"))
+    if word.lower() != word.upper():  # ILIKE costs ~5x LIKE per row; kana and kanji have no case
+        return _document().ilike(pattern, escape="\\")
+    return _document().like(pattern, escape="\\")
 
 
 def _fts_phrase(words: Sequence[str]) -> str:
@@ -183,8 +189,18 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
     long_words = [w for w in words if len(w) >= TRIGRAM]
     short_words = [w for w in words if len(w) < TRIGRAM]
     is_sqlite = session.get_bind().dialect.name == "sqlite"
-    base = base.where(*(_word_matches(w, is_sqlite=is_sqlite) for w in short_words))
     if is_sqlite:
+        expanded: list[str] = []
+        for word in short_words:
+            terms = _trigrams_from(session, word)
+            if terms == []:  # in no stored text at all
+                base = base.where(literal(False))
+            elif terms is None or long_words:
+                # too common to list (LIKE fills a page from the newest rows), or the
+                # long words' matches are few enough to test, and they alone rank
+                base = base.where(_word_matches(word, is_sqlite=True))
+            else:
+                expanded.append("(" + " OR ".join(_fts_phrase([t]) for t in terms) + ")")
         if long_words:
             base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
                     .where(text("articles_search MATCH :phrase")
@@ -192,13 +208,30 @@ def _ranked(session: Session, query: ArticleQuery) -> tuple[Select[Any], Any, An
             # ids grow with first sight: the FTS index hands them out newest first
             return (base, (text("bm25(articles_search, 3.0, 1.0)"), *newest),
                     (_SEARCH.c.rowid.desc(),))
+        if expanded:
+            base = (base.join(_SEARCH, _SEARCH.c.rowid == Article.id)
+                    .where(text("articles_search MATCH :phrase")
+                           .bindparams(phrase=" AND ".join(expanded))))
+            return base, (_title_rank(query.words).desc(), *newest), (_SEARCH.c.rowid.desc(),)
         return base, (_title_rank(query.words).desc(), *newest), newest
-    base = base.where(*(_word_matches(w, is_sqlite=False) for w in long_words))
+    base = base.where(*(_word_matches(w, is_sqlite=False) for w in short_words + long_words))
     lead = func.left(Article.text, LEAD_CHARS)
     rank = _title_rank(query.words) * 3 + sum(
         (case((lead.ilike(_like(w), escape="\\"), 1), else_=0) for w in query.words),
         start=literal(0))
     return base, (rank.desc(), *newest), newest
+
+
+def _trigrams_from(session: Session, word: str) -> list[str] | None:
+    """SQLite: the indexed trigrams that start with ``word`` (one or two characters), or
+    None past :data:`EXPAND_LIMIT`.  Migration ``0004_search_speed`` ends every indexed
+    column with a space, so each occurrence of the word starts one of these trigrams."""
+    start = word.lower()
+    terms = list(session.scalars(
+        text("SELECT term FROM articles_search_terms WHERE term >= :start AND term < :end "
+             "LIMIT :limit")
+        .bindparams(start=start, end=start + "\U0010ffff", limit=EXPAND_LIMIT + 1)))
+    return None if len(terms) > EXPAND_LIMIT else terms
 
 
 def _title_rank(words: Sequence[str]) -> ColumnElement[int]:
@@ -210,32 +243,32 @@ def search_articles(session: Session, query: ArticleQuery) -> SearchPage:
     """One page of the articles that match ``query``, with how many match in all."""
     with storage_errors("searching the stored articles failed"):
         base, best_first, newest_first = _ranked(session, query)
-        is_probed = bool(query.words) and session.get_bind().dialect.name == "postgresql"
-        if is_probed:
+        # Counting stops past COUNT_LIMIT: a common word matches most of the store,
+        # and reading every match only to count it would cost seconds.
+        total = _count(session, base)
+        is_more = total > COUNT_LIMIT
+        # PostgreSQL, many matches: walk the newest-first index and test rows until the
+        # page is full (a few dozen rows), instead of re-reading every match the trigram
+        # index proposes only to sort them.
+        is_walked = (is_more and bool(query.words)
+                     and session.get_bind().dialect.name == "postgresql")
+        if is_walked:
             _read_by_id(session, True)
         try:
-            if is_probed:
-                base, is_windowed = _newest_window(session, base)
-                if not is_windowed:
-                    _read_by_id(session, False)
-            # Counting stops past COUNT_LIMIT: a common word matches most of the store,
-            # and reading every match only to count it would cost seconds.
-            total = _count(session, base)
-            is_more = total > COUNT_LIMIT
             order = newest_first if is_more else best_first
             ids = list(session.scalars(base.order_by(*order).limit(query.limit)
                                        .offset(query.offset)))
         finally:
-            if is_probed:
+            if is_walked:
                 _read_by_id(session, False)
         hits = _hits(session, ids)
     return SearchPage(total=min(total, COUNT_LIMIT), hits=tuple(hits), is_more=is_more)
 
 
 def _read_by_id(session: Session, is_on: bool) -> None:
-    """PostgreSQL: read a window of ids through the primary key, not through the trigram
-    index (which would propose every match in the store) nor the whole table (which the
-    planner picks for a range it misjudges: 98 ms against 16 ms for 2,500 ids)."""
+    """PostgreSQL: read rows newest first through the (first_seen_at, id) index, not
+    through the trigram index (which would propose every match in the store) nor the
+    whole table (which the planner picks when it misjudges how common the words are)."""
     value = "off" if is_on else "on"
     session.execute(text(f"SET LOCAL enable_bitmapscan = {value}"))
     session.execute(text(f"SET LOCAL enable_seqscan = {value}"))
@@ -245,29 +278,6 @@ def _count(session: Session, matches: Select[Any]) -> int:
     """How many rows ``matches`` selects, counting no further than COUNT_LIMIT + 1."""
     capped = matches.limit(COUNT_LIMIT + 1).subquery()
     return session.scalar(select(func.count()).select_from(capped)) or 0
-
-
-def _newest_window(session: Session, matches: Select[Any]) -> tuple[Select[Any], bool]:
-    """``matches`` narrowed to the newest ids when they alone hold more than COUNT_LIMIT.
-
-    PostgreSQL re-reads every row its trigram index proposes (the index knows trigrams,
-    not their order), and misjudges how many a common word has; a word in a third of the
-    store would cost a second.  So the newest ``PROBE_ROWS`` ids are tried first: a common
-    word fills the count there, and the window grows to where the matches seen so far
-    say it will; a rare word leaves the search to the index, which then proposes few rows.
-    Called with :func:`_read_by_id` on.  Whether a window was kept.
-    """
-    newest = session.scalar(select(func.max(Article.id))) or 0
-    window = PROBE_ROWS
-    while window < newest:
-        narrowed = matches.where(Article.id > newest - window)
-        found = _count(session, narrowed)
-        if found > COUNT_LIMIT:
-            return narrowed, True
-        if found * newest / window <= INDEX_ROWS:
-            break  # few matches in all: the index proposes few rows
-        window = int(window * min(8.0, 1.25 * (COUNT_LIMIT + 1) / max(found, 1)))
-    return matches, False
 
 
 def _hits(session: Session, ids: Sequence[int]) -> list[ArticleHit]:

@@ -34,7 +34,7 @@ def test_a_phrase_from_an_articles_text_finds_it_in_both_languages(
             en = _api(web.url, q=EN_PHRASE.lower())  # search ignores case
             # every word must match; a word the article lacks leaves it out
             none = _api(web.url, q=f"{JA_PHRASE} 存在しない語句")
-            short = _api(web.url, q="難民")  # two characters: the LIKE fallback
+            short = _api(web.url, q="難民")  # two characters: no trigram of its own
             iom_ja = _api(web.url, q="国際移住機関", theme="iom")
             future = _api(web.url, q="IOM", since="2099-01-01")
             everything = _api(web.url)
