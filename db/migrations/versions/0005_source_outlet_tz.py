@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005_source_outlet_tz'
-down_revision: str | None = '0003_scale_indexes'
+down_revision: str | None = '0004_search_speed'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
