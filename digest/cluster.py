@@ -57,6 +57,8 @@ from digest.model import CandidateArticle, StoryCluster
 from digest.sanitize import plain_text
 
 NUM_PERM = 64
+# rows of one LSH bucket each row is paired with (see _candidate_pairs)
+BUCKET_REACH = 32
 LEAD_CHARS = 160
 # similarity thresholds (estimated Jaccard) for the two views
 TITLE_THRESHOLD = 0.4
@@ -221,7 +223,11 @@ def _candidate_pairs(signatures: np.ndarray, bands: int, rows: int) -> np.ndarra
         # are its rows taken ``step`` apart, for every step up to the bucket's size
         order = shared[np.argsort(bucket_of[shared], kind="stable")]
         buckets = bucket_of[order]
-        for step in range(1, int(sizes.max())):
+        # a bucket's rows are paired with their next BUCKET_REACH neighbours only: a week of
+        # templated pages (thousands in one bucket) stays linear, and a bucket's members are
+        # still chained together, so the groups are those of every pair whenever
+        # neighbours confirm each other
+        for step in range(1, min(int(sizes.max()), BUCKET_REACH + 1)):
             same = buckets[:-step] == buckets[step:]
             if not same.any():
                 break
