@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,7 +58,14 @@ def demo(root: Path, with_web: bool) -> int:
     console.print(f"Atom feed: {ja.feed_path}")
     console.print(f"English issue: {built['en'].html_path}")
     console.print(f"[bold]digest: {ja.html_path.resolve()}[/]")
-    command = shlex.join(["migwatch", "--config", str(paths.config), "--db", paths.db_url, "web"])
+    # the same executable that runs this demo (.venv/bin/migwatch after `make demo`), so the
+    # line can be pasted as it is, without activating the virtual environment
+    executable = Path(sys.executable).with_name("migwatch")
+    program = "migwatch"
+    if executable.exists():
+        relative = os.path.relpath(executable)
+        program = str(executable) if relative.startswith("..") else relative
+    command = shlex.join([program, "--config", str(paths.config), "--db", paths.db_url, "web"])
     console.print(f"web app: {command}", markup=False, soft_wrap=True)
     if with_web:
         from migwatch.commands.web import run_web  # heavy: flask, waitress
