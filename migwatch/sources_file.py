@@ -321,6 +321,11 @@ def save_sources_text(path: Path, text: str, expected: Sequence[SourceConfig]) -
     if [s.model_dump() for s in loaded] != [s.model_dump() for s in expected]:
         raise ConfigError(f"{path}: the edit would change more than intended; "
                           "file left as it was, edit it by hand")
+    write_config_file(path, text)
+
+
+def write_config_file(path: Path, text: str) -> None:
+    """Replace a user's YAML file by ``text`` atomically, keeping the file's mode."""
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temporary = Path(name)

@@ -12,7 +12,6 @@ there first, so the user's edits always land in the user's file.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from ruamel.yaml.error import YAMLError
 from config.errors import ConfigError
 from config.loader import DEFAULTS_DIR, THEMES_FILE
 from config.themes import load_themes
+from migwatch.sources_file import write_config_file
 
 ExampleKind = Literal["match", "no_match"]
 
@@ -108,22 +108,6 @@ def insert_example(text: str, theme_id: str, kind: ExampleKind, example: str) ->
     return "".join(lines)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.chmod(mode)
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def add_example(path: Path, theme_id: str, kind: ExampleKind, example: str) -> bool:
     """Add ``example`` to ``theme_id``'s ``kind`` examples in ``path``; False if it was there."""
     text = path.read_text(encoding="utf-8")
@@ -137,5 +121,5 @@ def add_example(path: Path, theme_id: str, kind: ExampleKind, example: str) -> b
         examples = load_themes(check).theme(theme_id).examples
         if example not in (examples.match if kind == "match" else examples.no_match):
             raise ConfigError(f"{path}: the example could not be placed; file left as it was")
-    _write_atomically(path, new_text)
+    write_config_file(path, new_text)
     return True
