@@ -326,16 +326,9 @@ class Daemon:
             return
         self.notice_timing()
         tagged = tag(self.app)
-        if not self.stopped.is_set():
-            # a recipient whose attempt failed is tried again within the grace
-            try:
-                self.runner.send_due_digest()
-            except MigwatchError as exc:
-                # one line per try; the tick still counts and renews the lease
-                log.error("digest status=error %s", exc)
+        self.retry_due_digest()
         self.cycles += 1
-        self.last_tick_at = self.clock()
-        now = self.clock()
+        self.last_tick_at = now = self.clock()
         tz = self.app.settings.tz
         next_digest = self.digest_trigger.get_next_fire_time(None, now)
         with self.app.sessions() as session:
@@ -348,6 +341,16 @@ class Daemon:
                  f"{next_digest.astimezone(tz):%Y-%m-%d %H:%M}" if next_digest else "-")
         self.heartbeat()
 
+    def retry_due_digest(self) -> None:
+        """Mail a recipient whose attempt failed again, within the grace window."""
+        if self.stopped.is_set():
+            return
+        try:
+            self.runner.send_due_digest()
+        except MigwatchError as exc:
+            # one line per try; the tick still counts and renews the lease
+            log.error("digest status=error %s", exc)
+
     def notice_timing(self) -> None:
         """Hand a timing changed in migwatch.yaml to the main thread."""
         wanted = Timing.of(self.app.settings)
@@ -358,11 +361,7 @@ class Daemon:
         """The tick job on a queue: enqueue due sources and a failed delivery's retry."""
         report = self.runner.enqueue_due()  # reads migwatch.yaml and sources.yaml anew
         self.notice_timing()
-        if not self.stopped.is_set():
-            try:
-                self.runner.send_due_digest()
-            except MigwatchError as exc:
-                log.error("digest status=error %s", exc)
+        self.retry_due_digest()
         self.cycles += 1
         self.last_tick_at = self.clock()
         log.info("cycle=%d queued=%d", self.cycles, len(report.queued) if report else 0)
