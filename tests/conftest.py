@@ -7,6 +7,7 @@ child processes (crawls) can connect to the same database by URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -64,15 +65,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    template_name: str = request.getfixturevalue("pg_template")
-    name = f"mwt_{uuid.uuid4().hex[:12]}"
+    with pg_database(request.getfixturevalue("pg_template")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def pg_database(template: str, prefix: str = "mwt") -> Iterator[str]:
+    """The URL of a new PostgreSQL database cloned from ``template``, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin()
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

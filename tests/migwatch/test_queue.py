@@ -13,15 +13,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 from db import create_db_engine, session_factory
 from db.instance import crawl_lease_name
@@ -32,7 +30,7 @@ from migwatch.context import AppContext
 from migwatch.daemon import Daemon
 from migwatch.queue import QueueClient
 from migwatch.sampleweb import SampleWeb
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import pg_database
 from tests.crawler.webfixture import EN_BODY, JA_BODY, article_page, rss, write
 from tests.digest.fixtures.smtp import RecordingHandler, smtp_server
 from tests.digest.fixtures.week import seed_week
@@ -45,14 +43,8 @@ QUEUE_SETTINGS = "queue: {heartbeat: 1s, stalled_after: 6s, retry_wait: 1s}\n"
 @pytest.fixture
 def pg_url(pg_template: str) -> Iterator[str]:
     """An empty, migrated PostgreSQL database (the queue needs PostgreSQL)."""
-    name = f"mwq_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_database(pg_template, prefix="mwq") as url:
+        yield url
 
 
 class Process:
